@@ -1,0 +1,86 @@
+#include "eplb/placement.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "eplb/error.h"
+
+namespace eplb {
+
+Placement Placement::contiguous(int num_layers, int num_experts, int num_ranks, int num_slots,
+                                std::vector<int> layer_ids) {
+  Placement p;
+  p.num_layers = num_layers;
+  p.num_experts = num_experts;
+  p.num_ranks = num_ranks;
+  p.num_slots = num_slots;
+  if (layer_ids.empty()) {
+    layer_ids.resize(static_cast<size_t>(num_layers));
+    std::iota(layer_ids.begin(), layer_ids.end(), 0);
+  }
+  p.layer_ids = std::move(layer_ids);
+  p.phy2log.resize(static_cast<size_t>(num_layers) * static_cast<size_t>(num_slots));
+  for (int l = 0; l < num_layers; ++l) {
+    auto row = p.layer_phy2log(l);
+    for (int s = 0; s < num_slots; ++s) row[static_cast<size_t>(s)] = s % num_experts;
+  }
+  return p;
+}
+
+std::span<const int32_t> Placement::layer_phy2log(int layer_idx) const {
+  return {phy2log.data() + static_cast<size_t>(layer_idx) * static_cast<size_t>(num_slots),
+          static_cast<size_t>(num_slots)};
+}
+
+std::span<int32_t> Placement::layer_phy2log(int layer_idx) {
+  return {phy2log.data() + static_cast<size_t>(layer_idx) * static_cast<size_t>(num_slots),
+          static_cast<size_t>(num_slots)};
+}
+
+std::span<const double> Placement::layer_routing_weight(int layer_idx) const {
+  if (routing_weight.empty()) return {};
+  return {routing_weight.data() + static_cast<size_t>(layer_idx) * static_cast<size_t>(num_slots),
+          static_cast<size_t>(num_slots)};
+}
+
+std::vector<int> Placement::replica_count(int layer_idx) const {
+  std::vector<int> count(static_cast<size_t>(num_experts), 0);
+  for (int32_t e : layer_phy2log(layer_idx)) {
+    if (e >= 0 && e < num_experts) ++count[static_cast<size_t>(e)];
+  }
+  return count;
+}
+
+std::vector<int32_t> Placement::log2phy(int layer_idx, int* max_replicas) const {
+  const std::vector<int> count = replica_count(layer_idx);
+  const int width = std::max(1, *std::max_element(count.begin(), count.end()));
+  std::vector<int32_t> table(static_cast<size_t>(num_experts) * static_cast<size_t>(width), -1);
+  std::vector<int> filled(static_cast<size_t>(num_experts), 0);
+  auto row = layer_phy2log(layer_idx);
+  for (int s = 0; s < num_slots; ++s) {
+    const int32_t e = row[static_cast<size_t>(s)];
+    if (e < 0 || e >= num_experts) continue;
+    table[static_cast<size_t>(e) * static_cast<size_t>(width) +
+          static_cast<size_t>(filled[static_cast<size_t>(e)]++)] = s;
+  }
+  if (max_replicas != nullptr) *max_replicas = width;
+  return table;
+}
+
+int Placement::find_layer(int layer_id) const {
+  auto it = std::find(layer_ids.begin(), layer_ids.end(), layer_id);
+  return it == layer_ids.end() ? -1 : static_cast<int>(it - layer_ids.begin());
+}
+
+int64_t count_moved_slots(const Placement& from, const Placement& to) {
+  if (from.num_layers != to.num_layers || from.num_slots != to.num_slots) {
+    throw Error("cannot compare placements of different shapes (" +
+                std::to_string(from.num_layers) + "x" + std::to_string(from.num_slots) + " vs " +
+                std::to_string(to.num_layers) + "x" + std::to_string(to.num_slots) + ")");
+  }
+  int64_t moved = 0;
+  for (size_t i = 0; i < from.phy2log.size(); ++i) moved += from.phy2log[i] != to.phy2log[i];
+  return moved;
+}
+
+}  // namespace eplb

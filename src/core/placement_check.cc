@@ -1,0 +1,125 @@
+// Structural and consistency checks of a placement (what `eplb validate` reports).
+#include <cmath>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "eplb/error.h"
+#include "eplb/placement.h"
+
+namespace eplb {
+namespace {
+
+std::string at(const char* field, size_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
+
+std::string at(const char* field, size_t i, size_t j) {
+  return at(field, i) + "[" + std::to_string(j) + "]";
+}
+
+// Routing weights: finite, >= 0, and each expert's shares summing to 1.
+void check_routing_weight(const Placement& p, std::vector<std::string>& problems) {
+  if (p.routing_weight.empty()) return;
+  const size_t expected = static_cast<size_t>(p.num_layers) * static_cast<size_t>(p.num_slots);
+  if (p.routing_weight.size() != expected) {
+    problems.push_back("routing_weight: has " + std::to_string(p.routing_weight.size()) +
+                       " values, expected num_layers x num_slots = " + std::to_string(expected));
+    return;
+  }
+  for (int l = 0; l < p.num_layers; ++l) {
+    auto experts = p.layer_phy2log(l);
+    auto weights = p.layer_routing_weight(l);
+    std::vector<double> sum(static_cast<size_t>(p.num_experts), 0.0);
+    for (size_t s = 0; s < weights.size(); ++s) {
+      const double w = weights[s];
+      if (!std::isfinite(w) || w < 0) {
+        problems.push_back(at("routing_weight", static_cast<size_t>(l), s) + ": share " +
+                           std::to_string(w) + " is not a finite non-negative number");
+        continue;
+      }
+      const int32_t e = experts[s];
+      if (e >= 0 && e < p.num_experts) sum[static_cast<size_t>(e)] += w;
+    }
+    for (int e = 0; e < p.num_experts; ++e) {
+      const double total = sum[static_cast<size_t>(e)];
+      if (total > 0 && std::fabs(total - 1.0) > 1e-6) {
+        problems.push_back("routing_weight[" + std::to_string(l) + "]: shares of expert " +
+                           std::to_string(e) + " sum to " + std::to_string(total) + ", not 1");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> check_placement(const Placement& p) {
+  std::vector<std::string> problems;
+  if (p.num_layers <= 0) problems.push_back("num_layers: " + std::to_string(p.num_layers) + " must be > 0");
+  if (p.num_experts <= 0) problems.push_back("num_experts: " + std::to_string(p.num_experts) + " must be > 0");
+  if (p.num_slots <= 0) problems.push_back("num_slots: " + std::to_string(p.num_slots) + " must be > 0");
+  if (p.num_ranks < 0) problems.push_back("num_ranks: " + std::to_string(p.num_ranks) + " must be > 0");
+  if (!problems.empty()) return problems;
+  if (p.num_ranks > 0 && p.num_slots % p.num_ranks != 0) {
+    problems.push_back("num_slots: " + std::to_string(p.num_slots) +
+                       " slots cannot be split equally over " + std::to_string(p.num_ranks) +
+                       " ranks");
+  }
+  if (p.num_slots < p.num_experts) {
+    problems.push_back("num_slots: " + std::to_string(p.num_slots) + " slots cannot hold " +
+                       std::to_string(p.num_experts) + " experts");
+  }
+  if (p.layer_ids.size() != static_cast<size_t>(p.num_layers)) {
+    problems.push_back("layer_ids: has " + std::to_string(p.layer_ids.size()) +
+                       " entries, expected num_layers = " + std::to_string(p.num_layers));
+  } else {
+    std::set<int> seen;
+    for (size_t i = 0; i < p.layer_ids.size(); ++i) {
+      if (p.layer_ids[i] < 0) {
+        problems.push_back(at("layer_ids", i) + ": layer id " + std::to_string(p.layer_ids[i]) + " is negative");
+      }
+      if (!seen.insert(p.layer_ids[i]).second) {
+        problems.push_back(at("layer_ids", i) + ": layer id " + std::to_string(p.layer_ids[i]) +
+                           " appears twice");
+      }
+    }
+  }
+  const size_t expected = static_cast<size_t>(p.num_layers) * static_cast<size_t>(p.num_slots);
+  if (p.phy2log.size() != expected) {
+    problems.push_back("phy2log: has " + std::to_string(p.phy2log.size()) +
+                       " slots, expected num_layers x num_slots = " + std::to_string(expected));
+    return problems;
+  }
+  for (int l = 0; l < p.num_layers; ++l) {
+    auto row = p.layer_phy2log(l);
+    std::vector<bool> present(static_cast<size_t>(p.num_experts), false);
+    for (size_t s = 0; s < row.size(); ++s) {
+      const int32_t e = row[s];
+      if (e < 0 || e >= p.num_experts) {
+        problems.push_back(at("phy2log", static_cast<size_t>(l), s) + ": expert " + std::to_string(e) +
+                           " out of range [0, " + std::to_string(p.num_experts) + ")");
+      } else {
+        present[static_cast<size_t>(e)] = true;
+      }
+    }
+    for (int e = 0; e < p.num_experts; ++e) {
+      if (!present[static_cast<size_t>(e)]) {
+        const std::string layer = l < static_cast<int>(p.layer_ids.size())
+                                      ? std::to_string(p.layer_ids[static_cast<size_t>(l)])
+                                      : std::to_string(l);
+        problems.push_back(at("phy2log", static_cast<size_t>(l)) + " (layer " + layer +
+                           "): expert " + std::to_string(e) + " has no replica");
+      }
+    }
+  }
+  check_routing_weight(p, problems);
+  return problems;
+}
+
+void validate_placement(const Placement& placement, const std::string& where) {
+  const std::vector<std::string> problems = check_placement(placement);
+  if (problems.empty()) return;
+  std::string message = where + ": " + problems.front();
+  if (problems.size() > 1) message += " (and " + std::to_string(problems.size() - 1) + " more)";
+  throw Error(message);
+}
+
+}  // namespace eplb
