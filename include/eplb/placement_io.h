@@ -36,10 +36,15 @@ Placement read_placement(const std::string& path, const PlacementReadOptions& op
 
 // Lenient read for `eplb validate`: parses the structure (throws eplb::Error when the file is
 // not even shaped like the format) but does not run check_placement, so the caller can list
-// every consistency problem.
+// every consistency problem. Options only fill in what the file does not record (trtllm:
+// num_ranks, left 0 when options.num_ranks is 0; trtllm/ascend: num_experts); where they
+// contradict the file, the file's values are kept for the caller to report.
 Placement parse_placement_file(const std::string& path, const PlacementReadOptions& options = {});
 
-// The text of a placement in a format (what write_placement writes).
+// The text of a placement in a format (what write_placement writes). trtllm and ascend cannot
+// store routing_weight: it is dropped. trtllm rows are sorted by layer id; ascend writes
+// layer_id 0..num_layers-1 in row order. Throws eplb::Error when the shapes are inconsistent or
+// the format cannot express the placement (ascend without num_ranks, non-finite weights).
 std::string format_placement(const Placement& placement, PlacementFormat format);
 
 // Writes atomically: to a temporary file beside `path`, then rename(); a failure never leaves
