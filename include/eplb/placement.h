@@ -50,6 +50,13 @@ struct Placement {
   int find_layer(int layer_id) const;
 };
 
+// The rows of `placement` for the given layers, in that order: matched by layer id when the
+// placement has every id, else by row position when the layer counts agree (a placement
+// written for the same model under other ids, e.g. vllm-ascend's 0-based MoE-layer index).
+// Throws eplb::Error "<where>: ..." naming the first layer that cannot be matched.
+Placement align_layers(const Placement& placement, const std::vector<int>& layer_ids,
+                       const std::string& where);
+
 // Every structural or consistency problem of a placement, each prefixed with its location
 // (e.g. "phy2log[3][17]: expert 301 out of range [0, 256)"); empty when it is valid.
 // Checks: shapes, ids in range, every logical expert has a replica in every layer, slots

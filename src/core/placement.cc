@@ -72,6 +72,38 @@ int Placement::find_layer(int layer_id) const {
   return it == layer_ids.end() ? -1 : static_cast<int>(it - layer_ids.begin());
 }
 
+Placement align_layers(const Placement& placement, const std::vector<int>& layer_ids,
+                       const std::string& where) {
+  std::vector<int> rows;
+  rows.reserve(layer_ids.size());
+  for (int id : layer_ids) {
+    const int row = placement.find_layer(id);
+    if (row < 0) break;
+    rows.push_back(row);
+  }
+  if (rows.size() != layer_ids.size()) {
+    if (static_cast<size_t>(placement.num_layers) != layer_ids.size()) {
+      throw Error(where + ": has no layer " + std::to_string(layer_ids[rows.size()]) + " (its " +
+                  std::to_string(placement.num_layers) + " layers do not match the " +
+                  std::to_string(layer_ids.size()) + " layers of the loads)");
+    }
+    rows.resize(layer_ids.size());
+    std::iota(rows.begin(), rows.end(), 0);
+  }
+  Placement out = placement;
+  out.num_layers = static_cast<int>(layer_ids.size());
+  out.layer_ids = layer_ids;
+  out.phy2log.clear();
+  out.routing_weight.clear();
+  for (int row : rows) {
+    auto experts = placement.layer_phy2log(row);
+    out.phy2log.insert(out.phy2log.end(), experts.begin(), experts.end());
+    auto weights = placement.layer_routing_weight(row);
+    out.routing_weight.insert(out.routing_weight.end(), weights.begin(), weights.end());
+  }
+  return out;
+}
+
 int64_t count_moved_slots(const Placement& from, const Placement& to) {
   if (from.num_layers != to.num_layers || from.num_slots != to.num_slots) {
     throw Error("cannot compare placements of different shapes (" +

@@ -130,8 +130,11 @@ LoadMatrix read_csv_loads(const std::string& path) {
       };
       const std::string_view field = fields[c];
       double value = 0;
-      if (!parse_double(field, &value)) fail("\"" + std::string(field) + "\"", " is not a number");
-      if (!std::isfinite(value)) fail("\"" + std::string(field) + "\"", " is not a finite number");
+      // Built by append: g++ 12 -O3 warns (-Wrestrict, a false positive) on "\"" + string.
+      std::string quoted(1, '"');
+      quoted.append(field).push_back('"');
+      if (!parse_double(field, &value)) fail(quoted, " is not a number");
+      if (!std::isfinite(value)) fail(quoted, " is not a finite number");
       if (value < 0) fail(std::string(field), " is negative");
       m.values.push_back(value);
     }

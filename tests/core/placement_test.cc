@@ -63,3 +63,37 @@ TEST(Placement, CountMovedSlots) {
 
 }  // namespace
 }  // namespace eplb
+
+namespace eplb {
+namespace {
+
+TEST(AlignLayers, ById) {
+  Placement p = Placement::contiguous(3, 4, 2, 6, {3, 4, 5});
+  p.layer_phy2log(2)[5] = 3;
+  const Placement a = align_layers(p, {5, 3}, "p.json");
+  EXPECT_EQ(a.num_layers, 2);
+  EXPECT_EQ(a.layer_ids, (std::vector<int>{5, 3}));
+  EXPECT_EQ(a.layer_phy2log(0)[5], 3);
+  EXPECT_EQ(a.layer_phy2log(1)[5], 1);
+}
+
+TEST(AlignLayers, ByRowWhenIdsDifferButCountsAgree) {
+  const Placement p = Placement::contiguous(2, 4, 2, 6, {0, 1});
+  const Placement a = align_layers(p, {3, 4}, "p.json");
+  EXPECT_EQ(a.layer_ids, (std::vector<int>{3, 4}));
+  EXPECT_EQ(a.phy2log, p.phy2log);
+}
+
+TEST(AlignLayers, MissingLayerNamesIt) {
+  const Placement p = Placement::contiguous(2, 4, 2, 6, {3, 4});
+  try {
+    align_layers(p, {3, 4, 9}, "p.json");
+    FAIL() << "expected eplb::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "p.json: has no layer 9 (its 2 layers do not match the 3 layers of the loads)");
+  }
+}
+
+}  // namespace
+}  // namespace eplb

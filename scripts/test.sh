@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every test: installs what is needed, builds the release preset and runs all unit, property
+# and CLI tests plus a short benchmark smoke run; then the same tests under ASan + UBSan.
+#   EPLB_SKIP_SANITIZERS=1 scripts/test.sh   # release tests only (quick local loop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install_deps.sh
+jobs=$(nproc)
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+ctest --preset release -j "$jobs"
+# Benchmarks are measured in full runs (see README); here they only have to run.
+build/release/bench/eplb_bench --benchmark_min_time=0.01 --benchmark_filter='.' >/dev/null
+echo "benchmark smoke run: ok"
+
+if [[ "${EPLB_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  ctest --preset asan -j "$jobs"
+fi
