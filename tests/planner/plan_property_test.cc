@@ -1,0 +1,154 @@
+// Properties of every policy over random deployments and loads (rapidcheck).
+//
+// A random world: 1-8 ranks x 1-5 slots, 1..num_slots experts, nodes dividing the ranks,
+// groups dividing the experts (hierarchical or not), 1-3 layers of loads that are skewed,
+// tied, sparse or all zero.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "eplb/balance.h"
+#include "eplb/planner.h"
+#include "planner/balanced.h"
+
+namespace eplb {
+namespace {
+
+std::vector<int> divisors(int n) {
+  std::vector<int> d;
+  for (int i = 1; i <= n; ++i) {
+    if (n % i == 0) d.push_back(i);
+  }
+  return d;
+}
+
+struct World {
+  LoadMatrix loads;
+  PlanOptions options;
+};
+
+World random_world() {
+  World w;
+  PlanOptions& o = w.options;
+  o.num_ranks = *rc::gen::inRange(1, 9);
+  o.num_slots = o.num_ranks * *rc::gen::inRange(1, 6);
+  const int num_experts = *rc::gen::inRange(1, o.num_slots + 1);
+  o.num_nodes = *rc::gen::elementOf(divisors(o.num_ranks));
+  o.num_groups = *rc::gen::elementOf(divisors(num_experts));
+  const int num_layers = *rc::gen::inRange(1, 4);
+  w.loads = LoadMatrix::zeros(num_layers, num_experts);
+  for (double& v : w.loads.values) {
+    switch (*rc::gen::inRange(0, 6)) {
+      case 0: v = 0; break;                              // sparse
+      case 1: v = 7; break;                              // ties
+      case 2: v = *rc::gen::inRange(0, 1000000); break;  // skewed: rare giants
+      default: v = *rc::gen::inRange(0, 100); break;
+    }
+  }
+  return w;
+}
+
+double max_over_mean(const LoadMatrix& loads, const Placement& p, int layer) {
+  const LayerBalance b =
+      layer_balance(rank_loads(loads.layer(layer), p.layer_phy2log(layer), {}, p.num_ranks));
+  return b.has_data ? b.peak_to_avg : 0;
+}
+
+Placement plan_with(const World& w, Policy policy, const Placement* current = nullptr) {
+  PlanOptions o = w.options;
+  o.policy = policy;
+  return plan(w.loads, o, current);
+}
+
+RC_GTEST_PROP(PlanProperty, EveryPolicyGivesAValidPlacement, ()) {
+  const World w = random_world();
+  for (Policy policy : {Policy::kBalanced, Policy::kDeepSeek, Policy::kGreedy}) {
+    const Placement p = plan_with(w, policy);
+    RC_ASSERT(check_placement(p).empty());  // ids in range, every expert has a replica
+    RC_ASSERT(p.num_slots == w.options.num_slots);
+    RC_ASSERT(p.phy2log.size() == static_cast<size_t>(w.loads.num_layers * p.num_slots));
+    for (int l = 0; l < p.num_layers; ++l) {
+      const std::vector<int> count = p.replica_count(l);
+      RC_ASSERT(std::all_of(count.begin(), count.end(), [](int c) { return c >= 1; }));
+    }
+  }
+}
+
+RC_GTEST_PROP(PlanProperty, BalancedIsNeverLessBalancedThanDeepSeek, ()) {
+  const World w = random_world();
+  const Placement ours = plan_with(w, Policy::kBalanced);
+  const Placement theirs = plan_with(w, Policy::kDeepSeek);
+  for (int l = 0; l < w.loads.num_layers; ++l) {
+    RC_ASSERT(max_over_mean(w.loads, ours, l) <= max_over_mean(w.loads, theirs, l) * (1 + 1e-9));
+  }
+}
+
+RC_GTEST_PROP(PlanProperty, BalancedAvoidsSameRankDuplicates, ()) {
+  const World w = random_world();
+  const PlanOptions& o = w.options;
+  const bool hierarchical = o.num_groups % o.num_nodes == 0;
+  // An expert's replicas can spread over the ranks of its node (of the layer when global).
+  const int spread_ranks = hierarchical ? o.num_ranks / o.num_nodes : o.num_ranks;
+  const int slots_per_rank = o.num_slots / o.num_ranks;
+  planner::BalancedPlanner planner;
+  std::vector<int32_t> phy2log(static_cast<size_t>(o.num_slots));
+  for (int l = 0; l < w.loads.num_layers; ++l) {
+    if (!w.loads.has_data(l)) continue;
+    planner.plan(w.loads.layer(l), o, phy2log);
+    if (planner.used_fallback()) continue;  // DeepSeek's start may keep a duplicate
+    std::vector<int> count(static_cast<size_t>(w.loads.num_experts), 0);
+    std::vector<std::set<int>> ranks(static_cast<size_t>(w.loads.num_experts));
+    for (int s = 0; s < o.num_slots; ++s) {
+      const auto e = static_cast<size_t>(phy2log[static_cast<size_t>(s)]);
+      ++count[e];
+      ranks[e].insert(s / slots_per_rank);
+    }
+    for (size_t e = 0; e < count.size(); ++e) {
+      RC_ASSERT(static_cast<int>(ranks[e].size()) == std::min(count[e], spread_ranks));
+    }
+  }
+}
+
+RC_GTEST_PROP(PlanProperty, CurrentNeverAddsMovesNorChangesBalance, ()) {
+  const World w = random_world();
+  // A deployed placement: a plan of other loads (the same loads reversed per layer).
+  World other = w;
+  for (int l = 0; l < other.loads.num_layers; ++l) {
+    auto row = other.loads.layer(l);
+    std::reverse(row.begin(), row.end());
+  }
+  for (Policy policy : {Policy::kBalanced, Policy::kDeepSeek, Policy::kGreedy}) {
+    const Placement current = plan_with(other, policy);
+    const Placement fresh = plan_with(w, policy);
+    const Placement kept = plan_with(w, policy, &current);
+    RC_ASSERT(count_moved_slots(current, kept) <= count_moved_slots(current, fresh));
+    for (int l = 0; l < w.loads.num_layers; ++l) {
+      if (!w.loads.has_data(l)) continue;
+      std::vector<double> a =
+          rank_loads(w.loads.layer(l), fresh.layer_phy2log(l), {}, w.options.num_ranks);
+      std::vector<double> b =
+          rank_loads(w.loads.layer(l), kept.layer_phy2log(l), {}, w.options.num_ranks);
+      for (size_t r = 0; r < a.size(); ++r) {
+        RC_ASSERT(std::abs(a[r] - b[r]) <= 1e-9 * std::max(1.0, a[r]));
+      }
+    }
+    if (policy == Policy::kDeepSeek) RC_ASSERT(kept.phy2log == fresh.phy2log);
+  }
+}
+
+RC_GTEST_PROP(PlanProperty, ZeroLoadLayersGetTheContiguousPlacement, ()) {
+  World w = random_world();
+  std::fill(w.loads.values.begin(), w.loads.values.end(), 0.0);
+  for (Policy policy : {Policy::kBalanced, Policy::kDeepSeek, Policy::kGreedy}) {
+    const Placement p = plan_with(w, policy);
+    RC_ASSERT(p.phy2log == Placement::contiguous(w.loads.num_layers, w.loads.num_experts,
+                                                 w.options.num_ranks, w.options.num_slots)
+                               .phy2log);
+  }
+}
+
+}  // namespace
+}  // namespace eplb

@@ -1,0 +1,67 @@
+// Local search on packings. Toy world: 2-3 packs of 1-3 items, keys = logical experts.
+#include "planner/refine.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "planner/duplicates.h"
+
+namespace eplb::planner {
+namespace {
+
+// Loads a packing directly: `keys` and `weights` are pack-major.
+Packing make_packing(int32_t packs, int32_t capacity, std::vector<int32_t> keys,
+                     std::vector<double> weights) {
+  Packing p;
+  p.reset(packs, capacity);
+  p.key = std::move(keys);
+  p.weight = std::move(weights);
+  for (int32_t q = 0; q < packs; ++q) p.update_load(q);
+  return p;
+}
+
+TEST(RefineSwaps, LowersTheHottestPackToTheOptimum) {
+  // {8, 7} = 15 and {2, 1} = 3: swapping 7 and 1 gives {8, 1} = 9 and {7, 2} = 9.
+  Packing p = make_packing(2, 2, {0, 1, 2, 3}, {8, 7, 2, 1});
+  EXPECT_EQ(refine_swaps(p, 100), 1);
+  EXPECT_DOUBLE_EQ(p.load[0], 9);
+  EXPECT_DOUBLE_EQ(p.load[1], 9);
+}
+
+TEST(RefineSwaps, NeverCreatesADuplicate) {
+  // Key 0 is on both packs; moving pack 0's 6 (key 1) would put key 1 twice on pack 1.
+  Packing p = make_packing(2, 2, {0, 1, 0, 1}, {6, 6, 1, 1});
+  refine_swaps(p, 100);
+  EXPECT_EQ(count_duplicates(p), 0);
+}
+
+TEST(RefineSwaps, StopsWhenNoSwapHelps) {
+  Packing p = make_packing(2, 1, {0, 1}, {5, 1});
+  EXPECT_EQ(refine_swaps(p, 100), 0);
+  EXPECT_DOUBLE_EQ(p.load[0], 5);
+}
+
+TEST(PairSwap, ExchangesTwoItemsWhenNoSingleSwapFits) {
+  // {9, 8, 2, 1} = 20 and {6, 5, 4, 3} = 18: every single swap moves 2 or more, or
+  // nothing useful (gap 2); exchanging {9, 1} for {6, 3} moves 1: 19 and 19.
+  Packing p = make_packing(2, 4, {0, 1, 2, 3, 4, 5, 6, 7}, {9, 8, 2, 1, 6, 5, 4, 3});
+  EXPECT_EQ(refine_swaps(p, 100), 0);
+  PairSwapScratch scratch;
+  EXPECT_TRUE(pair_swap(p, scratch));
+  EXPECT_DOUBLE_EQ(p.load[0], 19);
+  EXPECT_DOUBLE_EQ(p.load[1], 19);
+  EXPECT_FALSE(pair_swap(p, scratch));  // balanced: nothing left to gain
+}
+
+TEST(RefinePacking, UsesPairSwapsOnlyAboveGoodEnough) {
+  Packing p = make_packing(2, 4, {0, 1, 2, 3, 4, 5, 6, 7}, {9, 8, 2, 1, 6, 5, 4, 3});
+  PairSwapScratch scratch;
+  EXPECT_EQ(refine_packing(p, 100, /*good_enough=*/20, scratch), 0);
+  EXPECT_DOUBLE_EQ(p.load[p.hottest()], 20);
+  EXPECT_EQ(refine_packing(p, 100, /*good_enough=*/19, scratch), 1);
+  EXPECT_DOUBLE_EQ(p.load[p.hottest()], 19);
+}
+
+}  // namespace
+}  // namespace eplb::planner
