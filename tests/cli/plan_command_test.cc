@@ -14,9 +14,9 @@ TEST(PlanCommand, DeepSeekPolicyReproducesItsReadmeExample) {
   ScratchDir dir;
   const CliResult r = run_eplb("plan --load " + test_data("cli/deepseek_readme.csv") +
                                " --ranks 8 --slots 16 --groups 4 --nodes 2 --policy deepseek"
-                               " --out " + dir.file("p.json"));
+                               " --out " + dir.path("p.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto placement = nlohmann::json::parse(slurp(dir.file("p.json")));
+  const auto placement = nlohmann::json::parse(slurp(dir.path("p.json")));
   EXPECT_EQ(placement["format"], "eplb.placement.v1");
   EXPECT_EQ(placement["phy2log"],
             nlohmann::json::parse("[[5,6,5,7,8,4,3,4,10,9,10,2,0,1,11,1],"
@@ -27,7 +27,7 @@ TEST(PlanCommand, DeepSeekPolicyReproducesItsReadmeExample) {
 TEST(PlanCommand, JsonSummaryOnBundledDeepSeekV3Loads) {
   ScratchDir dir;
   const CliResult r = run_eplb("plan --load " + test_data("../../data/deepseek-v3-static.npy") +
-                               " --ranks 32 --slots 288 --json --out " + dir.file("p.yaml"));
+                               " --ranks 32 --slots 288 --json --out " + dir.path("p.yaml"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["layers"], 58);
@@ -37,16 +37,16 @@ TEST(PlanCommand, JsonSummaryOnBundledDeepSeekV3Loads) {
   EXPECT_LE(j["after"]["mean"].get<double>(), j["after"]["max"].get<double>());
   EXPECT_FALSE(j.contains("moved_slots"));
   EXPECT_EQ(j["format"], "trtllm");
-  EXPECT_TRUE(std::filesystem::exists(dir.file("p.yaml")));
+  EXPECT_TRUE(std::filesystem::exists(dir.path("p.yaml")));
 }
 
 TEST(PlanCommand, CurrentPlacementGivesBeforeAndMovedSlots) {
   ScratchDir dir;
   const std::string load = " --load " + test_data("cli/deepseek_readme.csv");
-  ASSERT_EQ(run_eplb("plan" + load + " --ranks 4 --slots 16 --out " + dir.file("a.json"))
+  ASSERT_EQ(run_eplb("plan" + load + " --ranks 4 --slots 16 --out " + dir.path("a.json"))
                 .exit_code, 0);
   const CliResult r = run_eplb("plan" + load + " --ranks 4 --slots 16 --json --current " +
-                               dir.file("a.json"));
+                               dir.path("a.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_TRUE(j.contains("moved_slots"));
@@ -57,11 +57,11 @@ TEST(PlanCommand, CurrentPlacementGivesBeforeAndMovedSlots) {
 TEST(PlanCommand, LayerWithoutDataIsReportedAndNeverNaN) {
   ScratchDir dir;
   const CliResult r = run_eplb("plan --load " + test_data("cli/with_empty_layer.csv") +
-                               " --ranks 2 --slots 6 --out " + dir.file("p.json"));
+                               " --ranks 2 --slots 6 --out " + dir.path("p.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("1 layer(s) without data"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("nan"), std::string::npos) << r.out;
-  const auto p = nlohmann::json::parse(slurp(dir.file("p.json")));
+  const auto p = nlohmann::json::parse(slurp(dir.path("p.json")));
   EXPECT_EQ(p["layer_ids"], nlohmann::json::parse("[3,4,5]"));
   EXPECT_EQ(p["phy2log"][1], nlohmann::json::parse("[0,1,2,3,0,1]"));  // default placement
 }
@@ -83,14 +83,14 @@ class PlanCommandBadInput : public ::testing::TestWithParam<BadPlan> {};
 
 TEST_P(PlanCommandBadInput, OneLineErrorNamingTheFlagAndNoOutputFile) {
   ScratchDir dir;
-  const std::string out = dir.file("p.json");
+  const std::string out = dir.path("p.json");
   const CliResult r = run_eplb("plan " + GetParam().args + " --out " + out);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find(GetParam().message), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_FALSE(std::filesystem::exists(out));
-  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "no temporary file left behind";
+  EXPECT_TRUE(std::filesystem::is_empty(dir.dir())) << "no temporary file left behind";
 }
 
 const std::string kReadme = "--load " + test_data("cli/deepseek_readme.csv");
@@ -113,7 +113,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(PlanCommand, FailureLeavesExistingOutputUntouched) {
   ScratchDir dir;
-  const std::string out = dir.file("p.json");
+  const std::string out = dir.path("p.json");
   ASSERT_EQ(run_eplb("plan " + kReadme + " --ranks 4 --slots 16 --out " + out).exit_code, 0);
   const std::string before = slurp(out);
   EXPECT_NE(run_eplb("plan --load " + test_data("cli/negative.csv") +

@@ -41,10 +41,10 @@ TEST(ReportCommand, UnderAPlacementSplitsReplicaLoadsEvenly) {
   ScratchDir dir;
   // Default placement of 4 experts in 6 slots on 2 ranks: {0,1,2 | 3,0,1}.
   const CliResult plan = run_eplb("plan --load " + test_data("cli/with_empty_layer.csv") +
-                                  " --layers 1:2 --ranks 2 --slots 6 --out " + dir.file("p.json"));
+                                  " --layers 1:2 --ranks 2 --slots 6 --out " + dir.path("p.json"));
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
   const CliResult r = run_eplb("report --load " + test_data("cli/with_empty_layer.csv") +
-                               " --layers 0:1 --placement " + dir.file("p.json") + " --json");
+                               " --layers 0:1 --placement " + dir.path("p.json") + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   // Layer ids differ (3 vs 4) but counts agree: rows are matched by position.

@@ -10,14 +10,9 @@
 namespace eplb::testing {
 namespace {
 
-std::string write(const ScratchDir& dir, const std::string& name, const std::string& text) {
-  std::ofstream(dir.file(name)) << text;
-  return dir.file(name);
-}
-
 TEST(ValidateCommand, ValidFile) {
   ScratchDir dir;
-  const std::string p = write(dir, "p.json", R"({"format": "eplb.placement.v1", "num_layers": 1,
+  const std::string p = dir.write("p.json", R"({"format": "eplb.placement.v1", "num_layers": 1,
     "num_experts": 3, "num_ranks": 2, "num_slots": 4, "layer_ids": [7],
     "phy2log": [[0, 1, 2, 0]]})");
   const CliResult r = run_eplb("validate " + p + " --experts 3 --ranks 2");
@@ -27,7 +22,7 @@ TEST(ValidateCommand, ValidFile) {
 
 TEST(ValidateCommand, ListsEveryProblemWithItsLocation) {
   ScratchDir dir;
-  const std::string p = write(dir, "p.json", R"({"format": "eplb.placement.v1", "num_layers": 2,
+  const std::string p = dir.write("p.json", R"({"format": "eplb.placement.v1", "num_layers": 2,
     "num_experts": 3, "num_ranks": 3, "num_slots": 4, "layer_ids": [7, 7],
     "phy2log": [[0, 1, 2, 0], [0, 1, 5, 1]]})");
   const CliResult r = run_eplb("validate " + p);
@@ -41,7 +36,7 @@ TEST(ValidateCommand, ListsEveryProblemWithItsLocation) {
 
 TEST(ValidateCommand, ExpectedCountsMustMatch) {
   ScratchDir dir;
-  const std::string p = write(dir, "p.json", R"({"format": "eplb.placement.v1", "num_layers": 1,
+  const std::string p = dir.write("p.json", R"({"format": "eplb.placement.v1", "num_layers": 1,
     "num_experts": 3, "num_ranks": 2, "num_slots": 4, "layer_ids": [7],
     "phy2log": [[0, 1, 2, 0]]})");
   const CliResult r = run_eplb("validate " + p + " --experts 4 --ranks 4");
@@ -52,7 +47,7 @@ TEST(ValidateCommand, ExpectedCountsMustMatch) {
 
 TEST(ValidateCommand, UnparsableFileIsOneLineError) {
   ScratchDir dir;
-  const std::string p = write(dir, "p.json", R"({"format": "eplb.placement.v1", "num_la)");
+  const std::string p = dir.write("p.json", R"({"format": "eplb.placement.v1", "num_la)");
   const CliResult r = run_eplb("validate " + p);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(p), std::string::npos) << r.err;
@@ -62,25 +57,25 @@ TEST(ValidateCommand, UnparsableFileIsOneLineError) {
 TEST(ConvertCommand, RoundTripThroughEveryFormatIsExact) {
   ScratchDir dir;
   ASSERT_EQ(run_eplb("plan --load " + test_data("cli/with_empty_layer.csv") +
-                     " --ranks 2 --slots 6 --out " + dir.file("a.json")).exit_code, 0);
-  const CliResult to_yaml = run_eplb("convert " + dir.file("a.json") + " " + dir.file("b.yaml"));
+                     " --ranks 2 --slots 6 --out " + dir.path("a.json")).exit_code, 0);
+  const CliResult to_yaml = run_eplb("convert " + dir.path("a.json") + " " + dir.path("b.yaml"));
   ASSERT_EQ(to_yaml.exit_code, 0) << to_yaml.err;
-  EXPECT_NE(slurp(dir.file("b.yaml")).find("initial_global_assignments"), std::string::npos);
-  const CliResult no_ranks = run_eplb("convert " + dir.file("b.yaml") + " " + dir.file("c.json"));
+  EXPECT_NE(slurp(dir.path("b.yaml")).find("initial_global_assignments"), std::string::npos);
+  const CliResult no_ranks = run_eplb("convert " + dir.path("b.yaml") + " " + dir.path("c.json"));
   EXPECT_EQ(no_ranks.exit_code, 1);
   EXPECT_NE(no_ranks.err.find("--ranks"), std::string::npos) << no_ranks.err;
-  ASSERT_EQ(run_eplb("convert " + dir.file("b.yaml") + " " + dir.file("c.json") + " --ranks 2")
+  ASSERT_EQ(run_eplb("convert " + dir.path("b.yaml") + " " + dir.path("c.json") + " --ranks 2")
                 .exit_code, 0);
-  EXPECT_EQ(slurp(dir.file("a.json")), slurp(dir.file("c.json")));
+  EXPECT_EQ(slurp(dir.path("a.json")), slurp(dir.path("c.json")));
   // vllm-ascend's map uses 0-based MoE-layer ids; everything else survives.
-  ASSERT_EQ(run_eplb("convert " + dir.file("a.json") + " " + dir.file("d.json") +
+  ASSERT_EQ(run_eplb("convert " + dir.path("a.json") + " " + dir.path("d.json") +
                      " --format ascend").exit_code, 0);
-  const auto ascend = nlohmann::json::parse(slurp(dir.file("d.json")));
+  const auto ascend = nlohmann::json::parse(slurp(dir.path("d.json")));
   EXPECT_EQ(ascend["moe_layer_count"], 3);
   EXPECT_EQ(ascend["layer_list"][0]["layer_id"], 0);
-  ASSERT_EQ(run_eplb("convert " + dir.file("d.json") + " " + dir.file("e.json")).exit_code, 0);
-  const auto a = nlohmann::json::parse(slurp(dir.file("a.json")));
-  const auto e = nlohmann::json::parse(slurp(dir.file("e.json")));
+  ASSERT_EQ(run_eplb("convert " + dir.path("d.json") + " " + dir.path("e.json")).exit_code, 0);
+  const auto a = nlohmann::json::parse(slurp(dir.path("a.json")));
+  const auto e = nlohmann::json::parse(slurp(dir.path("e.json")));
   EXPECT_EQ(a["phy2log"], e["phy2log"]);
   EXPECT_EQ(e["layer_ids"], nlohmann::json::parse("[0,1,2]"));
 }

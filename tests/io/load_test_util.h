@@ -18,61 +18,17 @@
 
 #include "eplb/error.h"
 #include "eplb/load_matrix.h"
+#include "support/test_support.h"
 
 namespace eplb::load_test {
+
+using testing::error_of;
+using testing::ScratchDir;
+using testing::slurp;
 
 // tests/data/loads/<name>: the fixtures tests/data/loads/make_samples.py writes.
 inline std::string loads_fixture(const std::string& name) {
   return std::string(EPLB_TEST_DATA_DIR) + "/loads/" + name;
-}
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// A fresh directory for the running test, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("eplb_loads_") + info->test_suite_name() + "_" + info->name() +
-                       "_" + std::to_string(getpid());
-    for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = std::filesystem::path(::testing::TempDir()) / name;
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  // Writes `content` to <dir>/<name> (creating sub-directories) and returns its path.
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::filesystem::path path = dir_ / name;
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << content;
-    return path.string();
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
-
-// The message of the eplb::Error `call` throws; "(no error)" when it returns.
-inline std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // Row `layer_idx` of `m` as a vector, for EXPECT_EQ.

@@ -12,69 +12,15 @@
 #include "eplb/error.h"
 #include "eplb/placement.h"
 #include "eplb/placement_io.h"
+#include "placement_test_util.h"
 
 namespace eplb {
 namespace {
 
+using namespace placement_test;  // the toy world and helpers of these tests
+
 namespace fs = std::filesystem;
 
-const std::string kData = std::string(EPLB_TEST_DATA_DIR) + "/placements/";
-
-// A fresh directory for the running test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("eplb_") + info->test_suite_name() + "_" + info->name() + "_" +
-                       std::to_string(getpid());
-    for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = fs::path(::testing::TempDir()) / name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
- private:
-  fs::path dir_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-PlacementReadOptions options(int num_ranks, int num_experts = 0) {
-  PlacementReadOptions o;
-  o.num_ranks = num_ranks;
-  o.num_experts = num_experts;
-  return o;
-}
-
-Placement toy() {
-  Placement p = Placement::contiguous(2, 4, 2, 6, {3, 4});
-  p.phy2log = {2, 0, 1, 3, 2, 0, 3, 1, 0, 2, 3, 1};
-  return p;
-}
 
 // The golden map with one piece of text replaced (the n-th occurrence, 0-based).
 std::string toy_text(const std::string& from, const std::string& to, int n = 0) {
@@ -97,7 +43,7 @@ void expect_toy(const Placement& p) {
   EXPECT_EQ(p.num_ranks, 2);
   EXPECT_EQ(p.num_slots, 6);
   EXPECT_EQ(p.layer_ids, (std::vector<int>{0, 1}));
-  EXPECT_EQ(p.phy2log, toy().phy2log);
+  EXPECT_EQ(p.phy2log, toy_even().phy2log);
   EXPECT_FALSE(p.has_routing_weight());
 }
 
@@ -108,23 +54,23 @@ TEST(AscendJson, ReadsTheMapAsVllmAscendRecordsIt) {
 }
 
 TEST(AscendJson, WritesTheGoldenFileByteForByteWithZeroBasedLayerIds) {
-  EXPECT_EQ(format_placement(toy(), PlacementFormat::kAscend), slurp(kData + "toy_ascend.json"));
+  EXPECT_EQ(format_placement(toy_even(), PlacementFormat::kAscend), slurp(kData + "toy_ascend.json"));
 }
 
 TEST(AscendJson, WritingDropsRoutingWeights) {
-  Placement p = toy();
+  Placement p = toy_even();
   p.routing_weight = {0.5, 0.5, 1, 1, 0.5, 0.5, 1, 0.5, 1, 1, 0.5, 0.5};
   EXPECT_EQ(format_placement(p, PlacementFormat::kAscend), slurp(kData + "toy_ascend.json"));
 }
 
 TEST(AscendJson, LayerIdsAreTheFileValues) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("\"layer_id\": 1", "\"layer_id\": 57"));
   EXPECT_EQ(read_placement(path).layer_ids, (std::vector<int>{0, 57}));
 }
 
 TEST(AscendJson, DeviceIdIsOptional) {
-  TempDir dir;
+  ScratchDir dir;
   std::string text = slurp(kData + "toy_ascend.json");
   for (size_t at; (at = text.find("\"device_id\": ")) != std::string::npos;) {
     text.erase(at, text.find(',', at) + 2 - at);
@@ -133,7 +79,7 @@ TEST(AscendJson, DeviceIdIsOptional) {
 }
 
 TEST(AscendJson, UnknownRankCountCannotBeWritten) {
-  Placement p = toy();
+  Placement p = toy_even();
   p.num_ranks = 0;
   EXPECT_EQ(error_of([&] { format_placement(p, PlacementFormat::kAscend); }),
             "cannot write the ascend format: 6 slots cannot be split over num_ranks = 0 devices");
@@ -153,14 +99,14 @@ TEST(AscendJson, RanksFromTheCommandLineMustAgree) {
 }
 
 TEST(AscendJson, ExpertIdsAreNamedInFileTerms) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("[3, 1, 0]", "[3, 1, 7]"));
   EXPECT_EQ(error_of([&] { read_placement(path, options(0, 4)); }),
             path + ": layer_list[1].device_list[0].device_expert[2]: expert 7 out of range [0, 4)");
 }
 
 TEST(AscendJson, DuplicateLayerIds) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("\"layer_id\": 1", "\"layer_id\": 0"));
   EXPECT_EQ(error_of([&] { read_placement(path); }),
             path + ": layer_list[1].layer_id: layer id 0 appears twice");
@@ -181,7 +127,7 @@ void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.name; }
 class AscendJsonErrors : public ::testing::TestWithParam<BadFile> {};
 
 TEST_P(AscendJsonErrors, NameTheFileAndTheField) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", GetParam().text);
   EXPECT_EQ(error_of([&] { parse_placement_file(path); }), path + ": " + GetParam().message);
   EXPECT_EQ(error_of([&] { read_placement(path); }), path + ": " + GetParam().message);

@@ -12,71 +12,13 @@
 #include "eplb/error.h"
 #include "eplb/placement.h"
 #include "eplb/placement_io.h"
+#include "placement_test_util.h"
 
 namespace eplb {
 namespace {
 
-namespace fs = std::filesystem;
+using namespace placement_test;  // the toy world and helpers of these tests
 
-const std::string kData = std::string(EPLB_TEST_DATA_DIR) + "/placements/";
-
-// A fresh directory for the running test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("eplb_") + info->test_suite_name() + "_" + info->name() + "_" +
-                       std::to_string(getpid());
-    for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = fs::path(::testing::TempDir()) / name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
- private:
-  fs::path dir_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The message of the eplb::Error `f` throws ("<no error>" when it returns).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-PlacementReadOptions options(int num_ranks, int num_experts = 0) {
-  PlacementReadOptions o;
-  o.num_ranks = num_ranks;
-  o.num_experts = num_experts;
-  return o;
-}
-
-Placement toy() {
-  Placement p = Placement::contiguous(2, 4, 2, 6, {3, 4});
-  p.phy2log = {2, 0, 1, 3, 2, 0, 3, 1, 0, 2, 3, 1};
-  p.routing_weight = {0.75, 0.5, 1.0, 1.0, 0.25, 0.5, 0.1, 1.0 / 3, 1.0, 1.0, 0.9, 2.0 / 3};
-  return p;
-}
 
 // A valid eplb file with one field's text replaced.
 std::string toy_text(const std::string& from = "", const std::string& to = "") {
@@ -87,7 +29,7 @@ std::string toy_text(const std::string& from = "", const std::string& to = "") {
 
 TEST(EplbJson, ReadsTheGoldenFile) {
   const Placement p = read_placement(kData + "toy_eplb.json");
-  const Placement want = toy();
+  const Placement want = toy_weighted();
   EXPECT_EQ(p.num_layers, 2);
   EXPECT_EQ(p.num_experts, 4);
   EXPECT_EQ(p.num_ranks, 2);
@@ -98,15 +40,15 @@ TEST(EplbJson, ReadsTheGoldenFile) {
 }
 
 TEST(EplbJson, WritesTheGoldenFileByteForByte) {
-  EXPECT_EQ(format_placement(toy(), PlacementFormat::kEplb), slurp(kData + "toy_eplb.json"));
+  EXPECT_EQ(format_placement(toy_weighted(), PlacementFormat::kEplb), slurp(kData + "toy_eplb.json"));
 }
 
 TEST(EplbJson, WithoutRoutingWeightsTheKeyIsLeftOut) {
-  Placement p = toy();
+  Placement p = toy_weighted();
   p.routing_weight.clear();
   const std::string text = format_placement(p, PlacementFormat::kEplb);
   EXPECT_EQ(text.find("routing_weight"), std::string::npos);
-  TempDir dir;
+  ScratchDir dir;
   const Placement back = read_placement(dir.write("p.json", text));
   EXPECT_FALSE(back.has_routing_weight());
   EXPECT_EQ(back.phy2log, p.phy2log);
@@ -115,13 +57,13 @@ TEST(EplbJson, WithoutRoutingWeightsTheKeyIsLeftOut) {
 TEST(EplbJson, RoundTripKeepsAwkwardDoublesExactly) {
   Placement p = Placement::contiguous(1, 2, 1, 4);  // slots hold experts 0, 1, 0, 1
   p.routing_weight = {0.1 + 0.2, 1 - (0.1 + 0.2), 5e-324, 1 - 5e-324};
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", format_placement(p, PlacementFormat::kEplb));
   EXPECT_EQ(parse_placement_file(path).routing_weight, p.routing_weight);
 }
 
 TEST(EplbJson, NonFiniteRoutingWeightsCannotBeWritten) {
-  Placement p = toy();
+  Placement p = toy_weighted();
   p.routing_weight[7] = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(error_of([&] { format_placement(p, PlacementFormat::kEplb); }),
             "cannot write the eplb format: routing_weight[1][1] = nan is not finite (JSON has no "
@@ -129,7 +71,7 @@ TEST(EplbJson, NonFiniteRoutingWeightsCannotBeWritten) {
 }
 
 TEST(EplbJson, InconsistentShapesCannotBeWritten) {
-  Placement p = toy();
+  Placement p = toy_weighted();
   p.phy2log.pop_back();
   EXPECT_EQ(error_of([&] { format_placement(p, PlacementFormat::kEplb); }),
             "cannot write the eplb format: phy2log has 11 slots, expected num_layers x num_slots "
@@ -148,7 +90,7 @@ void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.name; }
 class EplbJsonErrors : public ::testing::TestWithParam<BadFile> {};
 
 TEST_P(EplbJsonErrors, NameTheFileAndTheField) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", GetParam().text);
   EXPECT_EQ(error_of([&] { parse_placement_file(path); }), path + ": " + GetParam().message);
   EXPECT_EQ(error_of([&] { read_placement(path); }), path + ": " + GetParam().message);
@@ -191,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadFile>& param) { return std::string(param.param.name); });
 
 TEST(EplbJson, ParseIsLenientSoValidateCanListEveryProblem) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path =
       dir.write("p.json", toy_text("[3, 1, 0, 2, 3, 1]", "[3, 1, 9, 2, 3, 1]"));
   const Placement p = parse_placement_file(path);
@@ -204,7 +146,7 @@ TEST(EplbJson, ParseIsLenientSoValidateCanListEveryProblem) {
 }
 
 TEST(EplbJson, NotAnObject) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", "[1, 2]");
   PlacementReadOptions eplb;
   eplb.format = PlacementFormat::kEplb;
@@ -213,7 +155,7 @@ TEST(EplbJson, NotAnObject) {
 }
 
 TEST(EplbJson, DuplicateLayerIds) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("[3, 4]", "[3, 3]"));
   EXPECT_EQ(error_of([&] { read_placement(path); }),
             path + ": layer_ids[1]: layer id 3 appears twice");
@@ -233,7 +175,7 @@ TEST(EplbJson, RanksAndExpertsFromTheCommandLineMustAgree) {
 }
 
 TEST(EplbJson, UnknownRankCountNeedsTheFlag) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("\"num_ranks\": 2", "\"num_ranks\": 0"));
   EXPECT_EQ(error_of([&] { read_placement(path); }),
             path + ": num_ranks: 0 ranks (unknown): pass --ranks");
@@ -241,18 +183,18 @@ TEST(EplbJson, UnknownRankCountNeedsTheFlag) {
 }
 
 TEST(EplbJson, RanksThatDoNotDivideTheSlots) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("\"num_ranks\": 2", "\"num_ranks\": 4"));
   EXPECT_EQ(error_of([&] { read_placement(path); }),
             path + ": num_slots: 6 slots cannot be split equally over 4 ranks");
 }
 
 TEST(EplbJson, UnknownKeysAreIgnored) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", toy_text("\"num_layers\"",
                                                         "\"comment\": \"planned 2025-01-01\",\n  "
                                                         "\"num_layers\""));
-  EXPECT_EQ(read_placement(path).phy2log, toy().phy2log);
+  EXPECT_EQ(read_placement(path).phy2log, toy_weighted().phy2log);
 }
 
 }  // namespace

@@ -17,72 +17,15 @@
 #include "eplb/error.h"
 #include "eplb/placement.h"
 #include "eplb/placement_io.h"
+#include "placement_test_util.h"
 
 namespace eplb {
 namespace {
 
+using namespace placement_test;  // the toy world and helpers of these tests
+
 namespace fs = std::filesystem;
 
-const std::string kData = std::string(EPLB_TEST_DATA_DIR) + "/placements/";
-
-// A fresh directory for the running test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static int serial = 0;  // RC_GTEST_PROP builds one per generated case
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("eplb_") + info->test_suite_name() + "_" + info->name() + "_" +
-                       std::to_string(getpid()) + "_" + std::to_string(serial++);
-    for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = fs::path(::testing::TempDir()) / name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const fs::path& dir() const { return dir_; }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& content) const {
-    std::ofstream(path(name), std::ios::binary) << content;
-    return path(name);
-  }
-
- private:
-  fs::path dir_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-PlacementReadOptions options(int num_ranks, int num_experts = 0) {
-  PlacementReadOptions o;
-  o.num_ranks = num_ranks;
-  o.num_experts = num_experts;
-  return o;
-}
-
-Placement toy() {
-  Placement p = Placement::contiguous(2, 4, 2, 6, {3, 4});
-  p.phy2log = {2, 0, 1, 3, 2, 0, 3, 1, 0, 2, 3, 1};
-  p.routing_weight = {0.75, 0.5, 1.0, 1.0, 0.25, 0.5, 0.1, 1.0 / 3, 1.0, 1.0, 0.9, 2.0 / 3};
-  return p;
-}
 
 const char* extension(PlacementFormat format) {
   return format == PlacementFormat::kTrtllm ? ".yaml" : ".json";
@@ -114,7 +57,7 @@ TEST(PlacementDetection, ByExtensionAndContent) {
 }
 
 TEST(PlacementDetection, JsonThatIsNeitherFormat) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", "{\"phy2log\": [[0]]}");
   EXPECT_EQ(error_of([&] { read_placement(path); }),
             path +
@@ -123,7 +66,7 @@ TEST(PlacementDetection, JsonThatIsNeitherFormat) {
 }
 
 TEST(PlacementDetection, UnknownExtensionNeedsTheFormat) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.txt", slurp(kData + "toy_ascend.json"));
   EXPECT_EQ(error_of([&] { read_placement(path); }),
             path +
@@ -160,8 +103,8 @@ class PlacementRoundTrip
 // what a format cannot hold (routing weights outside eplb, layer ids through ascend).
 TEST_P(PlacementRoundTrip, KeepsWhatBothFormatsHold) {
   const auto [first, second] = GetParam();
-  TempDir dir;
-  const Placement original = toy();
+  ScratchDir dir;
+  const Placement original = toy_weighted();
   const std::string a = dir.path(std::string("a") + extension(first));
   write_placement(a, original, first);
   const Placement middle = read_placement(a, options(2));
@@ -211,7 +154,7 @@ RC_GTEST_PROP(PlacementRoundTripProperty, FormatThenParseIsIdentity, ()) {
   p.routing_weight = *rc::gen::container<std::vector<double>>(
       p.phy2log.size(),
       rc::gen::suchThat(rc::gen::arbitrary<double>(), [](double w) { return std::isfinite(w); }));
-  TempDir dir;
+  ScratchDir dir;
   for (PlacementFormat f :
        {PlacementFormat::kEplb, PlacementFormat::kTrtllm, PlacementFormat::kAscend}) {
     const std::string path = dir.path(std::string("p") + extension(f));
@@ -229,28 +172,28 @@ RC_GTEST_PROP(PlacementRoundTripProperty, FormatThenParseIsIdentity, ()) {
 // --- atomic writes ---
 
 TEST(PlacementWrite, IntoAMissingDirectoryThrowsAndLeavesNothing) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.path("missing/p.json");
   const std::string message =
-      error_of([&] { write_placement(path, toy(), PlacementFormat::kEplb); });
+      error_of([&] { write_placement(path, toy_weighted(), PlacementFormat::kEplb); });
   EXPECT_EQ(message.rfind(path + ": cannot write: ", 0), 0u) << message;
   EXPECT_FALSE(fs::exists(dir.dir() / "missing"));
   EXPECT_TRUE(fs::is_empty(dir.dir()));
 }
 
 TEST(PlacementWrite, ReplacesAnExistingFileWhole) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", std::string(100000, 'x'));
-  write_placement(path, toy(), PlacementFormat::kEplb);
+  write_placement(path, toy_weighted(), PlacementFormat::kEplb);
   EXPECT_EQ(slurp(path), slurp(kData + "toy_eplb.json"));
   const auto entries = std::distance(fs::directory_iterator(dir.dir()), fs::directory_iterator());
   EXPECT_EQ(entries, 1);  // no temporary left beside it
 }
 
 TEST(PlacementWrite, AFormatErrorNamesThePathAndLeavesTheOldFile) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.json", "old");
-  Placement p = toy();
+  Placement p = toy_weighted();
   p.layer_ids.pop_back();
   EXPECT_EQ(error_of([&] { write_placement(path, p, PlacementFormat::kEplb); }),
             path +

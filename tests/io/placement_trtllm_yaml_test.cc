@@ -12,13 +12,13 @@
 #include "eplb/error.h"
 #include "eplb/placement.h"
 #include "eplb/placement_io.h"
+#include "placement_test_util.h"
 
 namespace eplb {
 namespace {
 
-namespace fs = std::filesystem;
+using namespace placement_test;  // the toy world and helpers of these tests
 
-const std::string kData = std::string(EPLB_TEST_DATA_DIR) + "/placements/";
 const std::string kGolden =
     "initial_global_assignments:\n"
     "  3: [2, 0, 1, 3, 2, 0]\n"
@@ -26,69 +26,13 @@ const std::string kGolden =
     "layer_updates_per_iter: 0\n"
     "num_slots: 6\n";
 
-// A fresh directory for the running test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("eplb_") + info->test_suite_name() + "_" + info->name() + "_" +
-                       std::to_string(getpid());
-    for (char& c : name) c = (c == '/') ? '_' : c;
-    dir_ = fs::path(::testing::TempDir()) / name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
- private:
-  fs::path dir_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-PlacementReadOptions options(int num_ranks, int num_experts = 0) {
-  PlacementReadOptions o;
-  o.num_ranks = num_ranks;
-  o.num_experts = num_experts;
-  return o;
-}
-
-Placement toy() {
-  Placement p = Placement::contiguous(2, 4, 2, 6, {3, 4});
-  p.phy2log = {2, 0, 1, 3, 2, 0, 3, 1, 0, 2, 3, 1};
-  return p;
-}
-
 void expect_toy(const Placement& p) {
   EXPECT_EQ(p.num_layers, 2);
   EXPECT_EQ(p.num_experts, 4);  // max expert id + 1
   EXPECT_EQ(p.num_ranks, 2);
   EXPECT_EQ(p.num_slots, 6);
   EXPECT_EQ(p.layer_ids, (std::vector<int>{3, 4}));
-  EXPECT_EQ(p.phy2log, toy().phy2log);
+  EXPECT_EQ(p.phy2log, toy_even().phy2log);
   EXPECT_FALSE(p.has_routing_weight());
 }
 
@@ -134,7 +78,7 @@ TEST(TrtllmYaml, RanksThatDoNotDivideTheSlots) {
 }
 
 TEST(TrtllmYaml, WritesTheGoldenFileByteForByte) {
-  EXPECT_EQ(format_placement(toy(), PlacementFormat::kTrtllm), kGolden);
+  EXPECT_EQ(format_placement(toy_even(), PlacementFormat::kTrtllm), kGolden);
 }
 
 TEST(TrtllmYaml, WritingDropsRoutingWeightsAndSortsLayers) {
@@ -152,7 +96,7 @@ TEST(TrtllmYaml, EmptyPlacementIsAnEmptyMapping) {
 }
 
 TEST(TrtllmYaml, OnlineLayerUpdatesStillReadTheInitialAssignment) {
-  TempDir dir;
+  ScratchDir dir;
   std::string text = kGolden;
   text.replace(text.find("iter: 0"), 7, "iter: 2");
   expect_toy(read_placement(dir.write("p.yaml", text), options(2)));
@@ -170,7 +114,7 @@ void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.name; }
 class TrtllmYamlErrors : public ::testing::TestWithParam<BadFile> {};
 
 TEST_P(TrtllmYamlErrors, NameTheFileAndTheField) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("p.yaml", GetParam().text);
   EXPECT_EQ(error_of([&] { parse_placement_file(path); }), path + ": " + GetParam().message);
   EXPECT_EQ(error_of([&] { read_placement(path, options(2)); }), path + ": " + GetParam().message);
@@ -233,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadFile>& param) { return std::string(param.param.name); });
 
 TEST(TrtllmYaml, NegativeExpertIsNamedInFileTerms) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path =
       dir.write("p.yaml", "initial_global_assignments:\n  3: [2, 0, 1, 3, 2, -1]\nnum_slots: 6\n");
   EXPECT_EQ(error_of([&] { read_placement(path, options(2, 4)); }),
@@ -241,7 +185,7 @@ TEST(TrtllmYaml, NegativeExpertIsNamedInFileTerms) {
 }
 
 TEST(TrtllmYaml, NegativeLayerId) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string path =
       dir.write("p.yaml", "initial_global_assignments:\n  -1: [2, 0, 1, 3, 2, 0]\nnum_slots: 6\n");
   EXPECT_EQ(error_of([&] { read_placement(path, options(2)); }),
