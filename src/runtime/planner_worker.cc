@@ -1,0 +1,201 @@
+#include "runtime/planner_worker.h"
+
+#include <chrono>
+#include <exception>
+#include <string>
+
+#include "eplb/balance.h"
+#include "eplb/error.h"
+#include "eplb/placement_io.h"
+
+namespace eplb::runtime {
+namespace {
+
+size_t sz(int64_t v) { return static_cast<size_t>(v); }
+
+// A planner's row must name every logical expert at least once, each in range.
+void check_planned_row(int layer_idx, std::span<const int32_t> row, int num_experts,
+                       std::vector<char>& seen) {
+  seen.assign(sz(num_experts), 0);
+  for (size_t s = 0; s < row.size(); ++s) {
+    if (row[s] < 0 || row[s] >= num_experts) {
+      throw Error("layer " + std::to_string(layer_idx) + ": planned phy2log[" + std::to_string(s) +
+                  "] = " + std::to_string(row[s]) + " out of range [0, " +
+                  std::to_string(num_experts) + ")");
+    }
+    seen[sz(row[s])] = 1;
+  }
+  for (size_t e = 0; e < seen.size(); ++e) {
+    if (seen[e] == 0) {
+      throw Error("layer " + std::to_string(layer_idx) + ": planned placement has no slot for " +
+                  "expert " + std::to_string(e));
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t placement_hash(std::span<const int32_t> phy2log) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const int32_t v : phy2log) {
+    h ^= static_cast<uint32_t>(v);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+PlannerWorker::PlannerWorker(const BalancerConfig& config, LayerPlanFn plan_fn)
+    : config_(config), plan_fn_(std::move(plan_fn)) {
+  if (!plan_fn_) {
+    const PlanOptions options = config_.plan_options();
+    plan_fn_ = [options](int, std::span<const double> loads, std::span<const int32_t> current,
+                         std::span<int32_t> out) { plan_layer(loads, options, current, out); };
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+PlannerWorker::~PlannerWorker() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    // Queued plans are dropped; queued records are still written (the file is the point of
+    // shutting down cleanly).
+    std::erase_if(jobs_, [](const Job& job) { return !job.is_record; });
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void PlannerWorker::start_plan(PlanJob job) {
+  {
+    std::lock_guard lock(mu_);
+    Job j;
+    j.plan = std::move(job);
+    jobs_.push_back(std::move(j));
+  }
+  wake_.notify_one();
+}
+
+void PlannerWorker::start_record(Placement placement) {
+  {
+    std::lock_guard lock(mu_);
+    Job j;
+    j.is_record = true;
+    j.record = std::move(placement);
+    jobs_.push_back(std::move(j));
+  }
+  wake_.notify_one();
+}
+
+std::vector<PlanResult> PlannerWorker::take_results() {
+  std::lock_guard lock(mu_);
+  std::vector<PlanResult> out;
+  out.swap(results_);
+  num_results_.store(0, std::memory_order_release);
+  return out;
+}
+
+std::vector<RecordOutcome> PlannerWorker::take_records() {
+  std::lock_guard lock(mu_);
+  std::vector<RecordOutcome> out;
+  out.swap(records_);
+  num_records_.store(0, std::memory_order_release);
+  return out;
+}
+
+void PlannerWorker::wait_idle() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return jobs_.empty() && !busy_; });
+}
+
+void PlannerWorker::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopped
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    if (job.is_record) {
+      RecordOutcome outcome;
+      try {
+        write_placement(config_.expert_map_record_path, job.record, PlacementFormat::kAscend);
+      } catch (const std::exception& e) {
+        outcome.ok = false;
+        outcome.message = std::string("expert_map_record_path: ") + e.what();
+      }
+      lock.lock();
+      records_.push_back(std::move(outcome));
+      num_records_.store(static_cast<int>(records_.size()), std::memory_order_release);
+    } else {
+      PlanResult result = plan(std::move(job.plan));
+      lock.lock();
+      results_.push_back(std::move(result));
+      num_results_.store(static_cast<int>(results_.size()), std::memory_order_release);
+    }
+    busy_ = false;
+    if (jobs_.empty()) idle_.notify_all();
+  }
+}
+
+PlanResult PlannerWorker::plan(PlanJob job) const {
+  const auto start = std::chrono::steady_clock::now();
+  const int num_layers = config_.num_layers;
+  const int num_experts = config_.num_experts;
+  const int num_ranks = config_.num_ranks;
+  const int num_slots = config_.num_slots();
+  const size_t cells = sz(num_layers) * sz(num_experts);
+
+  PlanResult r;
+  r.cycle_idx = job.cycle_idx;
+  r.before.assign(sz(num_layers), 0.0);
+  r.after.assign(sz(num_layers), 0.0);
+  r.has_data.assign(sz(num_layers), 0);
+  try {
+    // Sum over ranks in rank order: every rank gets the same doubles.
+    std::vector<double> loads(cells, 0.0);
+    for (size_t rank = 0; rank < sz(num_ranks); ++rank) {
+      const double* row = job.gathered.data() + rank * cells;
+      for (size_t i = 0; i < cells; ++i) loads[i] += row[i];
+    }
+    const Placement& current = *job.current;
+    r.phy2log = current.phy2log;
+    std::vector<char> seen;
+    const TransferPlanOptions transfer{num_ranks, config_.num_nodes};
+    for (int l = 0; l < num_layers; ++l) {
+      const std::span<const double> layer_loads(loads.data() + sz(l) * sz(num_experts),
+                                                sz(num_experts));
+      bool has_data = false;
+      for (const double v : layer_loads) has_data = has_data || v > 0;
+      const auto old_row = current.layer_phy2log(l);
+      const std::span<int32_t> new_row(r.phy2log.data() + sz(l) * sz(num_slots), sz(num_slots));
+      if (!has_data) continue;  // keeps the current row
+      r.has_data[sz(l)] = 1;
+      try {
+        plan_fn_(l, layer_loads, old_row, new_row);
+        check_planned_row(l, new_row, num_experts, seen);
+      } catch (const std::exception& e) {
+        throw Error("planner: layer " + std::to_string(l) + ": " + e.what());
+      }
+      r.before[sz(l)] = layer_balance(rank_loads(layer_loads, old_row, {}, num_ranks)).peak_to_avg;
+      r.after[sz(l)] = layer_balance(rank_loads(layer_loads, new_row, {}, num_ranks)).peak_to_avg;
+      if (!std::equal(old_row.begin(), old_row.end(), new_row.begin())) {
+        r.layers.push_back(plan_layer_transfers(l, old_row, new_row, transfer));
+      }
+    }
+    r.hash = placement_hash(r.phy2log);
+  } catch (const std::exception& e) {
+    r.failed = true;
+    r.error = e.what();
+  } catch (...) {
+    r.failed = true;
+    r.error = "planner: unknown exception";
+  }
+  r.gathered = std::move(job.gathered);
+  r.plan_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace eplb::runtime
