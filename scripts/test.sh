@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: installs what is needed, builds the release preset and runs all unit, property
-# and CLI tests plus a short benchmark smoke run; then the same tests under ASan + UBSan.
+# Every test: installs what is needed, builds the release preset and runs all unit, property,
+# CLI and MPI tests plus a short benchmark smoke run; the Python package's tests (pip install
+# into build/venv, pytest); then the C++ tests again under ASan + UBSan.
 #   EPLB_SKIP_SANITIZERS=1 scripts/test.sh   # release tests only (quick local loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ ctest --preset release -j "$jobs"
 # Benchmarks are measured in full runs (see README); here they only have to run.
 build/release/bench/eplb_bench --benchmark_min_time=0.01 --benchmark_filter='.' >/dev/null
 echo "benchmark smoke run: ok"
+
+scripts/test_python.sh
 
 if [[ "${EPLB_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --preset asan >/dev/null
