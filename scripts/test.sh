@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is needed, builds the release preset and runs all unit, property,
 # CLI and MPI tests plus a short benchmark smoke run; the Python package's tests (pip install
-# into build/venv, pytest); then the C++ tests again under ASan + UBSan.
+# into build/venv, pytest); then the C++ tests again under ASan + UBSan, and the runtime's
+# threaded tests under ThreadSanitizer.
 #   EPLB_SKIP_SANITIZERS=1 scripts/test.sh   # release tests only (quick local loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,8 @@ if [[ "${EPLB_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"
   ctest --preset asan -j "$jobs"
+
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j "$jobs" --target eplb_runtime_tests
+  ctest --preset tsan -j "$jobs" -L runtime
 fi
