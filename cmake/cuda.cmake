@@ -1,5 +1,9 @@
 # The optional CUDA edge of eplb: library eplb_cuda (src/cuda/*.cu, API eplb/cuda/kernels.h),
 # its GoogleTest suite eplb_cuda_tests (tests/cuda) and benchmark eplb_cuda_bench (bench/cuda).
+# With NCCL (EPLB_WITH_NCCL, default ON when nccl.h and libnccl are found) eplb_cuda also holds
+# the NCCL backend of eplb/comm.h (src/cuda/nccl_*.cc, API eplb/cuda/nccl_comm.h) and defines
+# EPLB_WITH_NCCL for itself and its users.
+#   -DNCCL_ROOT=/opt/nccl            # or env NCCL_ROOT / NCCL_HOME; default: next to the toolkit
 # Included by the top-level CMakeLists.txt after eplb_lib is defined. The core never depends on
 # it: without nvcc, or with -DEPLB_WITH_CUDA=OFF, nothing here is built.
 #   -DCMAKE_CUDA_ARCHITECTURES=90   # default "80;90" (A100, H100/H200)
@@ -54,17 +58,64 @@ target_link_libraries(eplb_cuda PUBLIC eplb_lib CUDA::cudart PRIVATE eplb_cuda_f
 set_target_properties(eplb_cuda PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON
                       CUDA_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
 
+# ---- NCCL backend -------------------------------------------------------------------------
+# NAMES libnccl.so.2: pip's nvidia-nccl wheels ship no unversioned libnccl.so.
+find_path(NCCL_INCLUDE_DIR nccl.h
+  HINTS ${NCCL_ROOT} $ENV{NCCL_ROOT} $ENV{NCCL_HOME} ${CUDAToolkit_INCLUDE_DIRS}
+  PATH_SUFFIXES include)
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2
+  HINTS ${NCCL_ROOT} $ENV{NCCL_ROOT} $ENV{NCCL_HOME} ${CUDAToolkit_LIBRARY_DIR}
+  PATH_SUFFIXES lib lib64)
+if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+  set(eplb_nccl_default ON)
+else()
+  set(eplb_nccl_default OFF)
+endif()
+option(EPLB_WITH_NCCL "Build the NCCL backend into eplb_cuda; default ON when NCCL is found"
+       ${eplb_nccl_default})
+if(EPLB_WITH_NCCL)
+  if(NOT (NCCL_INCLUDE_DIR AND NCCL_LIBRARY))
+    message(FATAL_ERROR "EPLB_WITH_NCCL=ON but nccl.h or libnccl was not found "
+                        "(set NCCL_ROOT, or NCCL_INCLUDE_DIR and NCCL_LIBRARY)")
+  endif()
+  message(STATUS "eplb: NCCL backend on (${NCCL_LIBRARY})")
+  if(NOT TARGET eplb_nccl_dep)
+    # Imported, so nccl.h is a system header (no project warnings from it).
+    add_library(eplb_nccl_dep UNKNOWN IMPORTED)
+    set_target_properties(eplb_nccl_dep PROPERTIES IMPORTED_LOCATION ${NCCL_LIBRARY}
+                          INTERFACE_INCLUDE_DIRECTORIES ${NCCL_INCLUDE_DIR})
+  endif()
+  # Host C++ compiled by the C++ compiler with the project's warnings (eplb_flags is not linked
+  # into eplb_cuda: its flags would reach nvcc).
+  file(GLOB eplb_nccl_sources CONFIGURE_DEPENDS ${eplb_root}/src/cuda/nccl_*.cc)
+  target_sources(eplb_cuda PRIVATE ${eplb_nccl_sources})
+  target_compile_options(eplb_cuda PRIVATE
+    "$<$<COMPILE_LANGUAGE:CXX>:-Wall;-Wextra;-Wpedantic;-Wshadow>"
+    "$<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${EPLB_WERROR}>>:-Werror>")
+  # eplb/cuda/nccl_comm.h includes no NCCL header: NCCL is a link-only dependency.
+  target_link_libraries(eplb_cuda PRIVATE eplb_nccl_dep)
+  target_compile_definitions(eplb_cuda PUBLIC EPLB_WITH_NCCL)
+else()
+  message(STATUS "eplb: NCCL backend off (EPLB_WITH_NCCL=OFF or NCCL not found)")
+endif()
+
 if(EPLB_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
   enable_testing()
   # Host C++ (g++, the project's warnings) calling the kernels through eplb/cuda/kernels.h.
   file(GLOB eplb_cuda_test_sources CONFIGURE_DEPENDS ${eplb_root}/tests/cuda/*.cc)
+  if(NOT EPLB_WITH_NCCL)
+    list(FILTER eplb_cuda_test_sources EXCLUDE REGEX "/nccl_[^/]*\\.cc$")
+  endif()
   add_executable(eplb_cuda_tests ${eplb_cuda_test_sources})
   target_include_directories(eplb_cuda_tests PRIVATE ${eplb_root}/src
                              ${eplb_root}/tests)
   target_link_libraries(eplb_cuda_tests PRIVATE eplb_cuda eplb_lib CUDA::cudart
                         GTest::gtest_main eplb_flags)
+  if(EPLB_WITH_NCCL)
+    target_link_libraries(eplb_cuda_tests PRIVATE eplb_nccl_dep)  # the tests build comms
+  endif()
   # Listing tests needs no GPU, so discovery works on build machines without one.
   gtest_discover_tests(eplb_cuda_tests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS cuda)
 endif()
