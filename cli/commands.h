@@ -10,5 +10,7 @@ void add_report_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
 
 }  // namespace eplb::cli

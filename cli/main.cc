@@ -4,6 +4,8 @@
 //   eplb plan     loads -> balanced placement file (eplb JSON, TensorRT-LLM YAML, vllm-ascend JSON)
 //   eplb validate placement file -> every problem with its location
 //   eplb convert  placement file -> another format
+//   eplb simulate load trace -> none/static/online/oracle balancing compared
+//   eplb synth    options -> synthetic load trace (.npy)
 //
 // Every failure is one line on stderr ("eplb: error: <file>: <field>: <problem>") and a
 // non-zero exit status: 1 for bad input, 2 for bad usage (CLI11's own messages).
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
   eplb::cli::add_plan_command(app);
   eplb::cli::add_validate_command(app);
   eplb::cli::add_convert_command(app);
+  eplb::cli::add_simulate_command(app);
+  eplb::cli::add_synth_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

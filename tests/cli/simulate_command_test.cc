@@ -1,0 +1,95 @@
+// `eplb synth` and `eplb simulate` end to end: a small generated trace, one JSON object per
+// policy, the knob grid, the table, and flag errors.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "cli_runner.h"
+
+namespace eplb::testing {
+namespace {
+
+// 40 steps x 4 layers x 16 experts, skewed with a regime change at step 20.
+std::string make_trace(const ScratchDir& dir) {
+  const std::string path = dir.path("trace.npy");
+  const CliResult r = run_eplb("synth --out " + path +
+                               " --steps 40 --layers 4 --experts 16 --top-k 2 --tokens 800"
+                               " --skew 1.2 --drift 0.02 --regime-every 20 --seed 3");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST(SynthCommand, SameSeedSameFile) {
+  ScratchDir dir;
+  const std::string a = make_trace(dir);
+  const std::string first = slurp(a);
+  ASSERT_GT(first.size(), 40u * 4 * 16 * 8);
+  make_trace(dir);
+  EXPECT_EQ(slurp(a), first);
+}
+
+TEST(SimulateCommand, JsonOneObjectPerPolicyAndKnobGrid) {
+  ScratchDir dir;
+  const std::string trace = make_trace(dir);
+  const CliResult r = run_eplb("simulate --trace " + trace +
+                               " --ranks 4 --slots 20 --window 10 --json"
+                               " --expert_heat_collection_interval 5,10"
+                               " --algorithm_execution_interval 2 --layer_updates_per_iter 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no progress bar when stderr is not a terminal
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 5u) << r.out;  // none, static, online x 2, oracle
+  EXPECT_EQ(lines[0]["policy"], "none");
+  EXPECT_EQ(lines[1]["policy"], "static");
+  EXPECT_EQ(lines[2]["policy"], "online");
+  EXPECT_EQ(lines[2]["expert_heat_collection_interval"], 5);
+  EXPECT_EQ(lines[3]["expert_heat_collection_interval"], 10);
+  EXPECT_EQ(lines[4]["policy"], "oracle");
+  const double none = lines[0]["peak_to_avg_mean"].get<double>();
+  EXPECT_GT(none, 1.0);
+  EXPECT_LT(lines[4]["peak_to_avg_mean"].get<double>(), none);
+  EXPECT_GE(lines[2]["replans"].get<int>(), 1);
+  EXPECT_LT(lines[2]["peak_to_avg_mean"].get<double>(), none);
+  for (const auto& j : lines) {
+    EXPECT_GE(j["step_us_mean"].get<double>(), j["compute_us_mean"].get<double>());
+    EXPECT_EQ(j["steps"], 40);
+  }
+}
+
+TEST(SimulateCommand, TableNamesEveryPolicy) {
+  ScratchDir dir;
+  const std::string trace = make_trace(dir);
+  const CliResult r = run_eplb("simulate --trace " + trace + " --ranks 4 --slots 20 --window 10");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* word : {"none", "static", "online", "oracle", "C=50 A=10 U=1", "vs none"}) {
+    EXPECT_NE(r.out.find(word), std::string::npos) << word << "\n" << r.out;
+  }
+}
+
+TEST(SimulateCommand, BadKnobListAndSlotsAreErrors) {
+  ScratchDir dir;
+  const std::string trace = make_trace(dir);
+  CliResult r = run_eplb("simulate --trace " + trace +
+                         " --ranks 4 --slots 20 --expert_heat_collection_interval 5,x");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--expert_heat_collection_interval"), std::string::npos) << r.err;
+  r = run_eplb("simulate --trace " + trace + " --ranks 3 --slots 20");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("20"), std::string::npos) << r.err;
+  r = run_eplb("simulate --trace " + trace + " --ranks 4 --policy dynamic");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("dynamic"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace eplb::testing
