@@ -1,16 +1,18 @@
 // Planner benchmark: time of one full plan() and the balance it reaches, per named workload,
 // deployment and policy.
 //
-// Workloads:
-//   zipf-58x256                 seeded Zipf-like loads (s = 1.0, experts shuffled per layer)
-//   deepseek-v3-static-s101     <workloads>/synthetic/deepseek-v3-static-s101.npy ([58, 256]
-//                               int64; skipped when missing). <workloads> is the environment's
-//                               EPLB_WORKLOADS_DIR, else the build's (shared/workloads).
-// Deployments (256 experts -> 288 slots):
-//   global-32r                  32 ranks x 9 slots
-//   hier-4n8g-32r               32 ranks on 4 nodes, 8 expert groups
-//   global-144r                 144 ranks x 2 slots
-// Counters: peak_to_avg = mean over layers of max/mean rank load; worst = the worst layer's.
+// Workloads (<workloads> is the environment's EPLB_WORKLOADS_DIR, else the build's
+// shared/workloads; a missing file skips its cases):
+//   zipf-58x256        seeded Zipf-like loads (s = 1.0, experts shuffled per layer)
+//   deepseek-v3        <workloads>/synthetic/deepseek-v3-static-s101.npy [58, 256]
+//   qwen3-235b         <workloads>/synthetic/qwen3-235b-static-s103.npy [94, 128]
+//   kimi-k2-60x384     seeded Zipf-like loads, Kimi-K2's shape (60 layers x 384 experts)
+//   deepseek-v3-trace  <workloads>/synthetic/deepseek-v3-trace-s105.npy, steps 100-109: the
+//                      re-plan case starts from the plan of steps 90-99 (--current)
+// Deployments: "<slots>s-<ranks>r" (global) or "-<nodes>n<groups>g" (hierarchical). Variants:
+// "/weighted" plans routing weights too; "/replan" plans from the previous window's placement.
+// Counters: peak_to_avg = mean over layers of max/mean rank load (routing weights honoured);
+// worst = the worst layer's; moved = slots moved per layer (re-plan).
 //
 // Run: eplb_bench --benchmark_min_time=0.2 [--benchmark_filter=balanced]
 #include <benchmark/benchmark.h>
@@ -20,7 +22,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -55,57 +59,113 @@ eplb::LoadMatrix zipf_loads(int num_layers, int num_experts, double s, double to
 }
 
 struct Deployment {
-  const char* name;
+  int num_slots;
   int num_ranks;
-  int num_nodes;
-  int num_groups;
+  int num_nodes = 1;
+  int num_groups = 1;
+  std::string name() const {
+    std::string n = std::to_string(num_slots);
+    n.append("s-").append(std::to_string(num_ranks)).append("r");
+    if (num_nodes > 1) {
+      n.append("-").append(std::to_string(num_nodes)).append("n");
+      n.append(std::to_string(num_groups)).append("g");
+    }
+    return n;
+  }
 };
 
-void bm_plan(benchmark::State& state, const eplb::LoadMatrix* loads, eplb::PlanOptions options) {
+struct Workload {
+  std::string name;
+  eplb::LoadMatrix loads;
+  std::vector<Deployment> deployments;
+  std::optional<eplb::LoadMatrix> previous;  // loads the deployed placement was planned from
+};
+
+void bm_plan(benchmark::State& state, const Workload* workload, eplb::PlanOptions options) {
+  std::optional<eplb::Placement> current;
+  if (workload->previous) current = eplb::plan(*workload->previous, options);
   eplb::Placement placement;
   for (auto _ : state) {
-    placement = eplb::plan(*loads, options);
+    placement = eplb::plan(workload->loads, options, current ? &*current : nullptr);
     benchmark::DoNotOptimize(placement.phy2log.data());
   }
-  const eplb::BalanceReport report = eplb::balance_report(*loads, &placement, options.num_ranks);
+  const eplb::BalanceReport report =
+      eplb::balance_report(workload->loads, &placement, options.num_ranks);
   state.counters["peak_to_avg"] = report.average.peak_to_avg;
   state.counters["worst"] = report.max_peak_to_avg;
-  state.counters["layers"] = loads->num_layers;
+  state.counters["layers"] = workload->loads.num_layers;
+  if (current) {
+    state.counters["moved"] = static_cast<double>(eplb::count_moved_slots(*current, placement)) /
+                              workload->loads.num_layers;
+  }
+}
+
+std::optional<eplb::LoadMatrix> read_workload(const std::string& file,
+                                              const eplb::LoadReadOptions& read = {}) {
+  const char* dir = std::getenv("EPLB_WORKLOADS_DIR");
+  const std::string path = std::string(dir != nullptr ? dir : EPLB_WORKLOADS_DIR) + "/" + file;
+  try {
+    return eplb::read_loads(path, read);
+  } catch (const eplb::Error& e) {
+    std::fprintf(stderr, "skipping workload %s: %s\n", file.c_str(), e.what());
+    return std::nullopt;
+  }
+}
+
+std::vector<Workload> workloads() {
+  std::vector<Workload> w;
+  const std::vector<Deployment> v3 = {{288, 32}, {288, 32, 4, 8}, {288, 32, 8, 8}, {288, 144}};
+  w.push_back({"zipf-58x256", zipf_loads(58, 256, 1.0, 8192.0 * 8 * 100, 101), {{288, 32}}, {}});
+  if (auto loads = read_workload("synthetic/deepseek-v3-static-s101.npy")) {
+    w.push_back({"deepseek-v3", std::move(*loads), v3, {}});
+  }
+  if (auto loads = read_workload("synthetic/qwen3-235b-static-s103.npy")) {
+    w.push_back({"qwen3-235b", std::move(*loads), {{144, 16}}, {}});
+  }
+  w.push_back({"kimi-k2-60x384", zipf_loads(60, 384, 1.0, 8192.0 * 8 * 100, 103), {{416, 32}}, {}});
+  eplb::LoadReadOptions before;
+  before.window = eplb::IndexRange{90, 100};
+  eplb::LoadReadOptions after;
+  after.window = eplb::IndexRange{100, 110};
+  auto previous = read_workload("synthetic/deepseek-v3-trace-s105.npy", before);
+  auto next = read_workload("synthetic/deepseek-v3-trace-s105.npy", after);
+  if (previous && next) {
+    w.push_back({"deepseek-v3-trace", std::move(*next), {{288, 32}}, std::move(previous)});
+  }
+  return w;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  static const std::vector<std::pair<std::string, eplb::LoadMatrix>> workloads = [] {
-    std::vector<std::pair<std::string, eplb::LoadMatrix>> w;
-    w.emplace_back("zipf-58x256", zipf_loads(58, 256, 1.0, 8192.0 * 8 * 100, 101));
-    const char* dir = std::getenv("EPLB_WORKLOADS_DIR");
-    const std::string path = std::string(dir != nullptr ? dir : EPLB_WORKLOADS_DIR) +
-                             "/synthetic/deepseek-v3-static-s101.npy";
-    try {
-      w.emplace_back("deepseek-v3-static-s101", eplb::read_loads(path));
-    } catch (const eplb::Error& e) {
-      std::fprintf(stderr, "skipping workload deepseek-v3-static-s101: %s\n", e.what());
-    }
-    return w;
-  }();
-  const Deployment deployments[] = {
-      {"global-32r", 32, 1, 1}, {"hier-4n8g-32r", 32, 4, 8}, {"global-144r", 144, 1, 1}};
+  static const std::vector<Workload> all = workloads();
   const eplb::Policy policies[] = {eplb::Policy::kDeepSeek, eplb::Policy::kGreedy,
                                    eplb::Policy::kBalanced};
-  for (const auto& [workload, loads] : workloads) {
-    for (const Deployment& d : deployments) {
+  for (const Workload& workload : all) {
+    for (const Deployment& d : workload.deployments) {
       for (eplb::Policy policy : policies) {
-        eplb::PlanOptions options;
-        options.num_ranks = d.num_ranks;
-        options.num_slots = 288;
-        options.num_nodes = d.num_nodes;
-        options.num_groups = d.num_groups;
-        options.policy = policy;
-        const std::string name =
-            "plan/" + workload + "/" + d.name + "/" + eplb::policy_name(policy);
-        benchmark::RegisterBenchmark(name.c_str(), bm_plan, &loads, options)
-            ->Unit(benchmark::kMicrosecond);
+        for (eplb::Routing routing : {eplb::Routing::kEven, eplb::Routing::kWeighted}) {
+          // Weighted routing: policy balanced; re-plans: policy balanced, even.
+          if (routing == eplb::Routing::kWeighted &&
+              (policy != eplb::Policy::kBalanced || workload.previous)) {
+            continue;
+          }
+          if (workload.previous && policy != eplb::Policy::kBalanced) continue;
+          eplb::PlanOptions options;
+          options.num_ranks = d.num_ranks;
+          options.num_slots = d.num_slots;
+          options.num_nodes = d.num_nodes;
+          options.num_groups = d.num_groups;
+          options.policy = policy;
+          options.routing = routing;
+          std::string name = "plan/";
+          name.append(workload.name).append("/").append(d.name()).append("/");
+          name.append(eplb::policy_name(policy));
+          if (routing == eplb::Routing::kWeighted) name.append("/weighted");
+          if (workload.previous) name.append("/replan");
+          benchmark::RegisterBenchmark(name.c_str(), bm_plan, &workload, options)
+              ->Unit(benchmark::kMicrosecond);
+        }
       }
     }
   }

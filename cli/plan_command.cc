@@ -4,6 +4,7 @@
 // i mod num_experts, slots split contiguously over ranks), scored on the same loads.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -26,6 +27,12 @@ struct PlanFlags {
   int num_nodes = 1;
   int num_groups = 1;
   std::string policy = "balanced";
+  std::string routing = "even";
+  std::string topology = "relaxed";
+  double relax_threshold = PlanOptions{}.relax_threshold;
+  double slack = PlanOptions{}.balance_slack;
+  int max_moves = -1;
+  double tolerance = 0.0;
   std::string current;
   std::string format;
   std::string out;
@@ -37,6 +44,21 @@ nlohmann::json summary_json(const BalanceReport& r) {
   return {{"mean", r.average.peak_to_avg}, {"max", r.max_peak_to_avg}};
 }
 
+// Mean and worst over layers with data of the lower bound on max/mean (null without data).
+nlohmann::json bound_json(const PlanReport& report) {
+  double sum = 0;
+  double worst = 0;
+  int n = 0;
+  for (const LayerReport& layer : report.layers) {
+    if (!layer.has_data) continue;
+    sum += layer.lower_bound;
+    worst = std::max(worst, layer.lower_bound);
+    ++n;
+  }
+  if (n == 0) return {{"mean", nullptr}, {"max", nullptr}};
+  return {{"mean", sum / n}, {"max", worst}};
+}
+
 std::string summary_cell(const BalanceReport& r, bool worst) {
   if (!r.average.has_data) return "n/a";
   return fixed(worst ? r.max_peak_to_avg : r.average.peak_to_avg, 4);
@@ -44,7 +66,7 @@ std::string summary_cell(const BalanceReport& r, bool worst) {
 
 void print_summary(const PlanFlags& flags, const LoadMatrix& loads, const Placement& planned,
                    double plan_ms, const BalanceReport& before, const BalanceReport& after,
-                   std::optional<int64_t> moved_slots) {
+                   std::optional<int64_t> moved_slots, const PlanReport& report) {
   fmt::print("eplb plan: {} layers x {} experts -> {} slots on {} ranks ({} per rank), "
              "policy {}, planned in {:.3f} ms\n",
              loads.num_layers, loads.num_experts, planned.num_slots, planned.num_ranks,
@@ -56,7 +78,18 @@ void print_summary(const PlanFlags& flags, const LoadMatrix& loads, const Placem
              summary_cell(before, true));
   fmt::print("{:<32} {:>10} {:>10}\n", "after", summary_cell(after, false),
              summary_cell(after, true));
+  const nlohmann::json bound = bound_json(report);
+  if (!bound["mean"].is_null()) {
+    fmt::print("{:<32} {:>10} {:>10}\n", "lower bound (any placement)",
+               fixed(bound["mean"].get<double>(), 4), fixed(bound["max"].get<double>(), 4));
+  }
   fmt::print("\n");
+  if (planned.num_ranks > 0 && flags.num_nodes > 1 && flags.num_groups > 1 &&
+      after.average.has_data) {
+    fmt::print("cross-node share: {:.2f}% of tokens served outside their group's main node "
+               "({} layer(s) relaxed)\n",
+               100 * report.cross_node_share, report.layers_relaxed);
+  }
   const int without = loads.num_layers - after.num_layers_with_data;
   if (without > 0) {
     fmt::print("{} layer(s) without data kept their {} placement\n", without,
@@ -77,6 +110,12 @@ void run_plan(const PlanFlags& flags) {
   options.num_nodes = flags.num_nodes;
   options.num_groups = flags.num_groups;
   options.policy = parse_policy(flags.policy);
+  options.routing = parse_routing(flags.routing);
+  options.topology = parse_topology(flags.topology);
+  options.relax_threshold = flags.relax_threshold;
+  options.balance_slack = flags.slack;
+  options.max_moves = flags.max_moves;
+  options.move_tolerance = flags.tolerance;
   std::optional<PlacementFormat> format;
   if (!flags.out.empty()) format = output_format(flags.format, flags.out);
   else if (!flags.format.empty()) format = parse_placement_format(flags.format, "--format");
@@ -96,6 +135,10 @@ void run_plan(const PlanFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   const Placement planned = plan(loads, options, current ? &*current : nullptr);
   const auto stop = std::chrono::steady_clock::now();
+  // Diagnostics (lower bound, topology) from a second, identical run, outside plan_ms.
+  PlanReport report;
+  plan(loads, options, current ? &*current : nullptr, &report);
+  for (const std::string& warning : report.warnings) fmt::print(stderr, "warning: {}\n", warning);
   const double plan_ms = std::chrono::duration<double, std::milli>(stop - start).count();
 
   const Placement baseline =
@@ -130,12 +173,22 @@ void run_plan(const PlanFlags& flags) {
     out["before"] = summary_json(before);
     out["after"] = summary_json(after);
     if (moved_slots) out["moved_slots"] = *moved_slots;
+    out["routing"] = flags.routing;
+    out["lower_bound"] = bound_json(report);
+    const bool topology = options.num_nodes > 1 && options.num_groups > 1;
+    out["topology"] = topology ? nlohmann::json(flags.topology) : nlohmann::json(nullptr);
+    out["cross_node_share"] =
+        topology && after.average.has_data ? nlohmann::json(report.cross_node_share) : nlohmann::json(nullptr);
+    out["layers_relaxed"] = report.layers_relaxed;
+    int duplicates = 0;
+    for (const LayerReport& layer : report.layers) duplicates += layer.duplicates;
+    out["duplicates"] = duplicates;
     out["out"] = flags.out.empty() ? nlohmann::json(nullptr) : nlohmann::json(flags.out);
     if (format) out["format"] = placement_format_name(*format);
     fmt::print("{}\n", out.dump());
     return;
   }
-  print_summary(flags, loads, planned, plan_ms, before, after, moved_slots);
+  print_summary(flags, loads, planned, plan_ms, before, after, moved_slots, report);
   if (flags.out.empty()) {
     fmt::print("no --out given: placement not written (use --out FILE, or --out - for stdout)\n");
   } else {
@@ -161,13 +214,37 @@ void add_plan_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--policy", flags->policy, "balanced | deepseek | greedy")
       ->capture_default_str();
+  command->add_option("--routing", flags->routing,
+                      "even | weighted: also plan each replica's share of its expert's tokens "
+                      "(written as routing_weight)")
+      ->capture_default_str();
+  command->add_option("--topology", flags->topology,
+                      "relaxed | strict: with --nodes and --groups, relaxed lets hot experts' "
+                      "replicas leave their group's node when keeping it costs balance")
+      ->capture_default_str();
+  command->add_option("--relax-threshold", flags->relax_threshold,
+                      "relaxed topology: cross nodes in a layer only when strict is worse by "
+                      "more than this (max/mean)")
+      ->capture_default_str();
+  command->add_option("--slack", flags->slack,
+                      "balanced: stop refining within this factor of the lower bound "
+                      "(larger: faster)")
+      ->capture_default_str();
+  command->add_option("--max-moves", flags->max_moves,
+                      "with --current: at most this many moved slots per layer (-1: no limit)")
+      ->capture_default_str();
+  command->add_option("--tolerance", flags->tolerance,
+                      "with --current: max/mean the plan may lose against a fresh plan to move "
+                      "fewer slots")
+      ->capture_default_str();
   command->add_option("--current", flags->current,
                       "the deployed placement: balance 'before' is scored on it, moves counted");
   command->add_option("--format", flags->format,
                       "eplb | trtllm | ascend (default: from --out's extension, else eplb)");
   command->add_option("--out", flags->out, "placement file to write atomically ('-': stdout)");
   command->add_flag("--json", flags->json,
-                    "print one JSON object (plan_ms, before, after, moved_slots, ...)");
+                    "print one JSON object (plan_ms, before, after, moved_slots, lower_bound, "
+                    "cross_node_share, ...)");
   command->callback([flags] { run_plan(*flags); });
 }
 

@@ -1,20 +1,27 @@
-// Policy `balanced` (the default), one layer at a time.
+// Policy `balanced` (the default), even routing, one layer at a time.
 //
-// Per node (the whole layer when global): water-filling replica counts; longest-first
-// packing that puts the replicas of one expert on distinct ranks; duplicates that packing
-// could not avoid are swapped apart; then swaps between the hottest rank and the others
-// while they lower it, and two-for-two exchanges where single swaps are stuck (refine.h).
-// With groups % nodes == 0 groups are first packed onto nodes like DeepSeek does, longest
-// first, then refined by the same swaps.
+// Never worse than DeepSeek by construction: it starts from DeepSeek's own placement (policy
+// `deepseek`: the same replica counts, the same longest-first packing, hierarchical or
+// global alike) and then applies only swaps of two replicas between ranks that keep every
+// rank at or below the hottest rank's load:
+//   1. same-rank duplicates (two replicas of one expert on one rank, which DeepSeek's packing
+//      makes on up to ~7% of ranks) are swapped apart; where every swap would heat a rank past
+//      DeepSeek's hottest, the node's replicas are packed afresh (longest first on distinct
+//      ranks, then refined) and that packing is taken if it is as cool; else the second copy
+//      is handed to another expert where that keeps the hottest rank as it is;
+//   2. the hottest rank swaps replicas with the coldest ones until it is within kTargetSlack of
+//      the lower bound for these replica counts (max(largest per-replica load, mean rank
+//      load)), or no swap lowers it (refine.h).
+// With two slots per rank (global), the replica counts are improved too (two_slots.h): the
+// pairing changes only when its hottest rank is cooler.
 //
-// Guarantee by construction: the hottest rank is never hotter than DeepSeek's (policy
-// `deepseek`, same topology; up to 1e-12 relative, the rounding of sums in another order). When
-// ours is, the layer is packed again our way from DeepSeek's replica counts and node assignment;
-// when even that is hotter (used_fallback()), DeepSeek's placement itself is refined: its same-rank
-// duplicates are moved apart, or the second copy handed to another expert, only while no rank
-// exceeds DeepSeek's hottest, so some may remain. That happens only where the duplicate is what
-// makes DeepSeek's placement better. Topology relaxation (global beats hierarchical, e.g. 8 groups
-// on 8 nodes) is a later issue.
+// Swaps stay within a node, so hierarchical placements keep every group on one node. The
+// lower bound stops the search early (PlanOptions::balance_slack): on DeepSeek-V3-like loads
+// the default 0.2% takes ~8 swaps per layer.
+//
+// With nodes and groups (hierarchical) and Topology::kRelaxed, a relaxed placement
+// (topology.h) is planned too and taken when the strict one's hottest rank is more than
+// PlanOptions::relax_threshold (in mean rank loads) hotter.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +31,9 @@
 #include "eplb/planner.h"
 #include "planner/deepseek.h"
 #include "planner/packing.h"
-#include "planner/refine.h"
-#include "planner/replicate.h"
+#include "planner/pair_swap.h"
+#include "planner/topology.h"
+#include "planner/two_slots.h"
 
 namespace eplb::planner {
 
@@ -36,51 +44,46 @@ class BalancedPlanner {
   void plan(std::span<const double> expert_loads, const PlanOptions& options,
             std::span<int32_t> phy2log);
 
-  // Whether the last plan() had to start from DeepSeek's placement.
-  bool used_fallback() const { return used_fallback_; }
+  // Avoidable same-rank duplicate replicas the last plan() kept (avoidable_duplicates()):
+  // those no swap nor hand-over could take apart without heating the hottest rank (DeepSeek's
+  // placement relies on them).
+  int duplicates_left() const { return duplicates_left_; }
+  // The last plan()'s lower bound on the hottest rank's tokens for its replica counts.
+  double lower_bound() const { return lower_bound_; }
+  // Whether the last plan() took the relaxed placement (replicas off their group's node).
+  bool relaxed() const { return relaxed_; }
+  // The hottest rank's tokens of the last plan()'s strict placement (0: global plan).
+  double strict_max() const { return strict_max_; }
 
  private:
-  // Places the logical `experts` of one node on `num_ranks` ranks -> `phy2log`
-  // [num_ranks * slots_per_rank].
-  void plan_node(std::span<const double> expert_loads, std::span<const int32_t> experts,
-                 int32_t num_ranks, std::span<int32_t> phy2log);
-  // Packs `experts` with the given `replica_count` (both [experts_per_node]) our way.
-  void pack_node(std::span<const double> expert_loads, std::span<const int32_t> experts,
-                 std::span<const int32_t> replica_count, int32_t num_ranks,
-                 std::span<int32_t> phy2log);
-  // Packs our way, per node, the experts and replica counts of DeepSeek's placement (in
-  // deepseek_phy2log_) into `phy2log`.
-  void repack_deepseek(std::span<const double> expert_loads, int32_t num_nodes, int32_t num_ranks,
-                       std::span<int32_t> phy2log);
-  // Refines DeepSeek's placement (in deepseek_phy2log_) into `phy2log`.
-  void improve_deepseek(std::span<const double> expert_loads, int32_t num_nodes, int32_t num_ranks,
-                        std::span<int32_t> phy2log);
-  // Loads packing_ with one node's slots of `phy2log`: per-replica weights from
-  // replica_count_.
-  void load_node(std::span<const double> expert_loads, std::span<const int32_t> node_phy2log,
-                 int32_t num_ranks);
+  // Takes apart duplicates (when `may_have_duplicates`) and refines the `num_ranks` ranks of
+  // `node_phy2log` (one node's slots), never above `limit` tokens on a rank, aiming at
+  // `target`.
+  void improve_node(std::span<const double> expert_loads, std::span<int32_t> node_phy2log,
+                    int32_t num_ranks, double limit, double target, bool may_have_duplicates);
 
-  // Hottest-rank target of pair swaps for the node in packing_.
-  double polish_target() const;
-
-  bool used_fallback_ = false;
-  double deepseek_max_ = 0;  // DeepSeek's hottest rank in this layer
-  double rank_floor_ = 0;    // mean rank load of the heaviest node
+  int duplicates_left_ = 0;
+  double lower_bound_ = 0;
+  bool relaxed_ = false;
+  double strict_max_ = 0;
   DeepSeekPlanner deepseek_;
-  std::vector<int32_t> deepseek_phy2log_;  // [num_slots]
-  std::vector<int32_t> node_experts_;      // [num_experts] node-major logical experts
-  std::vector<double> node_loads_;         // [experts_per_node]
-  std::vector<int32_t> node_count_;        // [experts_per_node] replicas per node expert
-  std::vector<int32_t> replica_count_;     // [num_experts] replicas over the layer
-  std::vector<int32_t> extra_expert_;      // [slots_per_node - experts_per_node]
-  std::vector<ItemRun> runs_;
+  RelaxedPlanner relaxed_planner_;
+  std::vector<int32_t> relaxed_phy2log_;  // [num_slots]
+  std::vector<int32_t> replica_count_;  // [num_experts]
+  std::vector<double> replica_load_;    // [num_experts] tokens per replica
+  std::vector<int32_t> stamp_;          // [num_experts] scratch of the duplicate scan
+  std::vector<double> rank_load_;       // [num_ranks]
+  std::vector<int32_t> donate_count_;   // scratch of donate_duplicates()
+  std::vector<double> donate_load_;
   Packing packing_;
+  PairSwapScratch pair_swap_;
+  // A fresh packing of one node's replicas, where DeepSeek's keeps duplicates.
+  std::vector<ItemRun> runs_;
   std::vector<uint64_t> run_order_;
   std::vector<ItemRun> sorted_runs_;
+  Packing spread_;
   LptScratch lpt_;
-  PairSwapScratch pair_swap_;
-  ReplicaTree<double> replica_tree_;
-  std::vector<double> rank_load_;  // [num_ranks]
+  PairScratch pairs_;
 };
 
 }  // namespace eplb::planner

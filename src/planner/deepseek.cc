@@ -1,19 +1,12 @@
 #include "planner/deepseek.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "planner/replicate.h"
+#include "planner/small_argmin.h"
 
 namespace eplb::planner {
-namespace {
-
-// Sort key whose ascending order is weight descending, then index ascending.
-uint64_t descending_key(float weight, int32_t index) {
-  return (static_cast<uint64_t>(~order_bits(weight)) << 32) | static_cast<uint32_t>(index);
-}
-
-}  // namespace
-
 void balanced_packing(std::span<const float> weight, int num_packs, std::span<int32_t> pack_index,
                       std::span<int32_t> rank_in_pack, PackingScratch& scratch) {
   const auto num_items = static_cast<int32_t>(weight.size());
@@ -25,29 +18,64 @@ void balanced_packing(std::span<const float> weight, int num_packs, std::span<in
     }
     return;
   }
+  auto& key = scratch.key;
   auto& order = scratch.order;
+  key.resize(static_cast<size_t>(num_items));
   order.resize(static_cast<size_t>(num_items));
   for (int32_t i = 0; i < num_items; ++i) {
-    order[static_cast<size_t>(i)] = descending_key(weight[static_cast<size_t>(i)], i);
+    key[static_cast<size_t>(i)] = order_bits(weight[static_cast<size_t>(i)]);
   }
-  std::sort(order.begin(), order.end());
+  radix_sort_descending(key, order, scratch.radix);  // weight descending, then index
+  pack_in_order(weight, order, num_packs, pack_index, rank_in_pack, scratch);
+}
 
+void pack_in_order(std::span<const float> weight, std::span<const int32_t> order, int num_packs,
+                   std::span<int32_t> pack_index, std::span<int32_t> rank_in_pack,
+                   PackingScratch& scratch) {
+  const auto num_items = static_cast<int32_t>(weight.size());
+  const int32_t per_pack = num_items / num_packs;
+  if (per_pack == 1) {  // eplb.py's shortcut: item i -> pack i
+    for (int32_t i = 0; i < num_items; ++i) {
+      pack_index[static_cast<size_t>(i)] = i;
+      rank_in_pack[static_cast<size_t>(i)] = 0;
+    }
+    return;
+  }
   auto& pack_items = scratch.pack_items;
   auto& pack_weight = scratch.pack_weight;
-  auto& packs = scratch.packs;
   pack_items.assign(static_cast<size_t>(num_packs), 0);
   pack_weight.assign(static_cast<size_t>(num_packs), 0.0f);
   // `min(..., key=pack_weights.__getitem__)` over packs with room: the first of least weight.
-  packs.build(static_cast<size_t>(num_packs), 0.0f);
-  for (uint64_t key : order) {
-    const auto item = static_cast<size_t>(key & 0xffffffffu);
-    const int32_t pack = packs.top();
+  auto place = [&](size_t item, int32_t pack) {
     const auto up = static_cast<size_t>(pack);
     pack_index[item] = pack;
     rank_in_pack[item] = pack_items[up];
     pack_weight[up] += weight[item];  // float32, as eplb.py's tensor sums
-    if (++pack_items[up] < per_pack) {
-      packs.update(pack, pack_weight[up]);
+    return ++pack_items[up] < per_pack;
+  };
+  if (num_packs <= SmallArgmin::kMaxKeys) {
+    // The least key carries its pack's weight: the next weight needs no load.
+    auto& packs = scratch.small_packs;
+    int64_t least = packs.reset(num_packs);
+    for (int32_t i : order) {
+      const auto item = static_cast<size_t>(i);
+      const int32_t pack = argmin_index(least);
+      const auto up = static_cast<size_t>(pack);
+      const float sum = std::bit_cast<float>(argmin_value_bits(least)) + weight[item];
+      pack_index[item] = pack;
+      rank_in_pack[item] = pack_items[up];
+      pack_weight[up] = sum;  // float32, as eplb.py's tensor sums
+      const bool room = ++pack_items[up] < per_pack;
+      least = packs.set(pack, room ? argmin_key(order_bits(sum), pack) : SmallArgmin::kOut);
+    }
+    return;
+  }
+  auto& packs = scratch.packs;
+  packs.build(static_cast<size_t>(num_packs), 0.0f);
+  for (int32_t i : order) {
+    const int32_t pack = packs.top();
+    if (place(static_cast<size_t>(i), pack)) {
+      packs.update(pack, pack_weight[static_cast<size_t>(pack)]);
     } else {
       packs.remove(pack);
     }
@@ -105,15 +133,19 @@ void DeepSeekPlanner::plan(std::span<const double> expert_loads, const PlanOptio
       node_weight_[sz(m)] = weight_[sz(node_mlog2log[m])];
     }
     // Step 2: replicas within the node; the first experts_per_node slots are the identity.
+    // The sort of step 3 comes with them (replicate_in_order()).
     for (int32_t m = 0; m < experts_per_node; ++m) phy2mlog_[sz(m)] = m;
-    water_fill<float>(node_weight_, mlog_count_,
-                      std::span<int32_t>(phy2mlog_).subspan(sz(experts_per_node)), replica_tree_);
+    phy_order_.resize(sz(slots_per_node));
+    replicate_in_order(node_weight_, mlog_count_,
+                       std::span<int32_t>(phy2mlog_).subspan(sz(experts_per_node)), phy_order_,
+                       replicas_);
     // Step 3: pack the node's replicas onto its ranks.
     for (int32_t p = 0; p < slots_per_node; ++p) {
       const auto m = sz(phy2mlog_[sz(p)]);
       phy_weight_[sz(p)] = node_weight_[m] / static_cast<float>(mlog_count_[m]);
     }
-    balanced_packing(phy_weight_, ranks_per_node, pack_index_, rank_in_pack_, packing_);
+    pack_in_order(phy_weight_, phy_order_, ranks_per_node, pack_index_, rank_in_pack_,
+                  packing_);
     int32_t* node_phy2log = phy2log.data() + sz(node * slots_per_node);
     for (int32_t p = 0; p < slots_per_node; ++p) {
       node_phy2log[pack_index_[sz(p)] * slots_per_rank + rank_in_pack_[sz(p)]] =

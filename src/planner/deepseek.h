@@ -18,17 +18,22 @@
 #include <vector>
 
 #include "eplb/planner.h"
+#include "planner/radix_sort.h"
 #include "planner/replicate.h"
+#include "planner/small_argmin.h"
 #include "planner/winner_tree.h"
 
 namespace eplb::planner {
 
 // Scratch of balanced_packing(), reused between calls.
 struct PackingScratch {
-  std::vector<uint64_t> order;             // [num_items] weight descending, then index
+  std::vector<uint32_t> key;               // [num_items] order_bits of the weights
+  std::vector<int32_t> order;              // [num_items] weight descending, then index
+  RadixScratch radix;
   std::vector<int32_t> pack_items;         // [num_packs]
   std::vector<float> pack_weight;          // [num_packs]
-  WinnerTree<float, SmallestFirst> packs;  // pack weights; full packs removed
+  SmallArgmin small_packs;                 // pack weights; full packs out (few packs)
+  WinnerTree<float, SmallestFirst> packs;  // pack weights; full packs removed (many packs)
 };
 
 // DeepSeek's balanced_packing for one row: `weight` [num_items] float32 items go to
@@ -37,6 +42,12 @@ struct PackingScratch {
 // (the item's position in its pack, in order of arrival). num_items % num_packs == 0.
 void balanced_packing(std::span<const float> weight, int num_packs, std::span<int32_t> pack_index,
                       std::span<int32_t> rank_in_pack, PackingScratch& scratch);
+
+// balanced_packing() with the items already in their order: `order` [num_items] item indices
+// by weight descending, then index.
+void pack_in_order(std::span<const float> weight, std::span<const int32_t> order, int num_packs,
+                   std::span<int32_t> pack_index, std::span<int32_t> rank_in_pack,
+                   PackingScratch& scratch);
 
 // Plans one layer the DeepSeek way. Reuses its buffers between calls; not thread-safe.
 class DeepSeekPlanner {
@@ -57,7 +68,8 @@ class DeepSeekPlanner {
   std::vector<float> phy_weight_;      // [slots_per_node] per-replica load
   std::vector<int32_t> pack_index_;    // [slots_per_node] rank within node of each replica
   std::vector<int32_t> rank_in_pack_;  // [slots_per_node] slot within rank
-  ReplicaTree<float> replica_tree_;
+  std::vector<int32_t> phy_order_;     // [slots_per_node] replicas by weight descending
+  ReplicaOrderScratch replicas_;
   PackingScratch packing_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "planner/rank_load.h"
 
 namespace eplb::planner {
 
@@ -59,47 +58,94 @@ int count_duplicates(const Packing& pk) {
   return duplicates;
 }
 
+int avoidable_duplicates(std::span<const int32_t> phy2log, int32_t num_ranks, int32_t num_nodes,
+                         size_t num_experts, std::vector<int32_t>& stamp) {
+  const size_t slots_per_rank = phy2log.size() / static_cast<size_t>(num_ranks);
+  const size_t slots_per_node = phy2log.size() / static_cast<size_t>(num_nodes);
+  const auto ranks_per_node = static_cast<int32_t>(num_ranks / num_nodes);
+  // stamp[3e]: copies of e on the node; stamp[3e + 1]: ranks of the node holding it, each
+  // counted at its first copy (slots are visited rank by rank); stamp[3e + 2]: 1 + the last.
+  stamp.assign(3 * num_experts, 0);
+  int avoidable = 0;
+  int32_t rank = 0;
+  for (size_t node_first = 0; node_first < phy2log.size(); node_first += slots_per_node) {
+    for (size_t first = node_first; first < node_first + slots_per_node;
+         first += slots_per_rank, ++rank) {
+      for (size_t s = first; s < first + slots_per_rank; ++s) {
+        const auto e = static_cast<size_t>(phy2log[s]);
+        ++stamp[3 * e];
+        if (stamp[3 * e + 2] != rank + 1) ++stamp[3 * e + 1];
+        stamp[3 * e + 2] = rank + 1;
+      }
+    }
+    for (size_t s = node_first; s < node_first + slots_per_node; ++s) {
+      const auto e = static_cast<size_t>(phy2log[s]);
+      if (stamp[3 * e] == 0) continue;  // counted already
+      avoidable += std::min(stamp[3 * e], ranks_per_node) - stamp[3 * e + 1];
+      stamp[3 * e] = 0;
+      stamp[3 * e + 1] = 0;
+    }
+  }
+  return avoidable;
+}
+
 int donate_duplicates(std::span<const double> expert_loads, int32_t num_ranks, int32_t num_nodes,
                       double limit, std::span<int32_t> phy2log, std::vector<int32_t>& replica_count,
                       std::vector<double>& rank_load) {
   const auto sz = [](int32_t n) { return static_cast<size_t>(n); };
-  int left = 0;
+  const size_t num_experts = expert_loads.size();
   const size_t slots_per_rank = phy2log.size() / sz(num_ranks);
   const size_t slots_per_node = phy2log.size() / sz(num_nodes);
-  const auto num_experts = static_cast<int32_t>(expert_loads.size());
+  int left = 0;
+  std::vector<double> after(sz(num_ranks));
   for (size_t s = 0; s < phy2log.size(); ++s) {
     const size_t rank_first = s / slots_per_rank * slots_per_rank;
     const int32_t e = phy2log[s];
-    if (std::find(phy2log.begin() + static_cast<ptrdiff_t>(rank_first),
-                  phy2log.begin() + static_cast<ptrdiff_t>(s),
-                  e) == phy2log.begin() + static_cast<ptrdiff_t>(s)) {
+    const auto rank_begin = phy2log.begin() + static_cast<ptrdiff_t>(rank_first);
+    if (std::find(rank_begin, phy2log.begin() + static_cast<ptrdiff_t>(s), e) ==
+        phy2log.begin() + static_cast<ptrdiff_t>(s)) {
       continue;  // first copy of e on its rank
     }
-    // Candidates: experts of the same node that are not on this rank.
+    // Rank loads as they are, replica counts over the node of s.
     const size_t node_first = s / slots_per_node * slots_per_node;
-    double best = limit;
+    const auto node = phy2log.subspan(node_first, slots_per_node);
+    replica_count.assign(num_experts, 0);
+    for (int32_t f : phy2log) ++replica_count[sz(f)];
+    rank_load.assign(sz(num_ranks), 0.0);
+    for (size_t t = 0; t < phy2log.size(); ++t) {
+      const auto f = sz(phy2log[t]);
+      rank_load[t / slots_per_rank] += expert_loads[f] / replica_count[f];
+    }
+    // Without this copy, e's other replicas carry more; the rank of s loses the copy.
+    const auto ue = sz(e);
+    const double share = expert_loads[ue] / replica_count[ue];
+    const double gain = expert_loads[ue] / (replica_count[ue] - 1) - share;
+    after = rank_load;
+    for (size_t t = 0; t < phy2log.size(); ++t) {
+      if (t != s && phy2log[t] == e) after[t / slots_per_rank] += gain;
+    }
+    const size_t r = s / slots_per_rank;
+    after[r] -= share;
+    double others = 0;  // hottest other rank; the recipient's ranks only get lighter
+    for (size_t q = 0; q < after.size(); ++q) {
+      if (q != r) others = std::max(others, after[q]);
+    }
+    // The recipient: an expert of the node not on this rank whose new replica is lightest.
     int32_t best_f = -1;
-    for (int32_t f = 0; f < num_experts; ++f) {
-      const auto node_begin = phy2log.begin() + static_cast<ptrdiff_t>(node_first);
-      if (f == e || std::find(node_begin, node_begin + static_cast<ptrdiff_t>(slots_per_node), f) ==
-                        node_begin + static_cast<ptrdiff_t>(slots_per_node)) {
+    double best_share = 0;
+    for (int32_t f : node) {
+      const auto uf = sz(f);
+      if (f == e || std::find(rank_begin, rank_begin + static_cast<ptrdiff_t>(slots_per_rank), f) !=
+                        rank_begin + static_cast<ptrdiff_t>(slots_per_rank)) {
         continue;
       }
-      const auto rank_begin = phy2log.begin() + static_cast<ptrdiff_t>(rank_first);
-      if (std::find(rank_begin, rank_begin + static_cast<ptrdiff_t>(slots_per_rank), f) !=
-          rank_begin + static_cast<ptrdiff_t>(slots_per_rank)) {
-        continue;
-      }
-      phy2log[s] = f;
-      const double hottest =
-          max_rank_load(expert_loads, phy2log, num_ranks, replica_count, rank_load);
-      phy2log[s] = e;
-      if (hottest < best || (hottest == best && best_f < 0)) {
-        best = hottest;
+      const double f_share = expert_loads[uf] / (replica_count[uf] + 1);
+      if (best_f < 0 || f_share < best_share || (f_share == best_share && f < best_f)) {
         best_f = f;
+        best_share = f_share;
       }
     }
-    if (best_f >= 0) {
+    if (best_f >= 0 && std::max(others, after[r] + best_share) <= limit) {
       phy2log[s] = best_f;
     } else {
       ++left;

@@ -18,10 +18,18 @@ int spread_duplicates(Packing& packing, double limit);
 // Duplicate keys on packs: sum over packs and keys of (occurrences - 1).
 int count_duplicates(const Packing& packing);
 
+// Same-rank duplicates that a placement could avoid: per node and expert, min(its replicas on
+// the node, ranks per node) minus the node's ranks holding it, summed, for `phy2log`
+// [num_slots] on `num_ranks` ranks split contiguously over `num_nodes` nodes. `stamp` is
+// scratch.
+int avoidable_duplicates(std::span<const int32_t> phy2log, int32_t num_ranks, int32_t num_nodes,
+                         size_t num_experts, std::vector<int32_t>& stamp);
+
 // Replaces the second and later copies of an expert on a rank of `phy2log` [num_slots] with
 // a new replica of another expert of the same node that is not on the rank (replica counts
-// change), the one that keeps the hottest rank (max_rank_load) least, when that is <= `limit`.
-// Returns the duplicates left. O(num_experts x num_slots) per duplicate: for rare repairs.
+// change): the expert whose new replica is lightest, when the hottest rank then stays <=
+// `limit` (judged without the relief of the recipient's other ranks, so never optimistic).
+// Returns the duplicates left. O(num_experts + num_slots) per duplicate: for rare repairs.
 // `replica_count` and `rank_load` are scratch.
 int donate_duplicates(std::span<const double> expert_loads, int32_t num_ranks, int32_t num_nodes,
                       double limit, std::span<int32_t> phy2log, std::vector<int32_t>& replica_count,

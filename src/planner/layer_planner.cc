@@ -3,8 +3,14 @@
 #include <algorithm>
 
 #include "planner/keep_current.h"
+#include "planner/topology.h"
 
 namespace eplb::planner {
+namespace {
+
+size_t sz(int32_t n) { return static_cast<size_t>(n); }
+
+}  // namespace
 
 LayerPlanner::LayerPlanner(const PlanOptions& options, int num_experts)
     : options_(options),
@@ -12,7 +18,9 @@ LayerPlanner::LayerPlanner(const PlanOptions& options, int num_experts)
       expert_count_(static_cast<size_t>(num_experts), 0) {}
 
 void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const int32_t> current,
-                        std::span<int32_t> phy2log) {
+                        std::span<int32_t> phy2log, std::span<double> routing_weight,
+                        LayerReport* report) {
+  if (report != nullptr) *report = LayerReport{};
   const bool has_data =
       std::any_of(expert_loads.begin(), expert_loads.end(), [](double v) { return v != 0.0; });
   if (!has_data) {
@@ -23,18 +31,97 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
         phy2log[s] = static_cast<int32_t>(s % static_cast<size_t>(num_experts_));
       }
     }
+    if (!routing_weight.empty()) {
+      replica_count_.assign(sz(num_experts_), 0);
+      for (int32_t e : phy2log) ++replica_count_[sz(e)];
+      for (size_t s = 0; s < phy2log.size(); ++s) {
+        routing_weight[s] = 1.0 / replica_count_[sz(phy2log[s])];
+      }
+    }
     return;
   }
   switch (options_.policy) {
     case Policy::kDeepSeek:
+      // Faithful: no reordering, the placement vLLM / SGLang users already get.
       deepseek_.plan(expert_loads, options_, phy2log);
-      return;  // faithful: no reordering, the placement vLLM / SGLang users already get
-    case Policy::kGreedy: greedy_.plan(expert_loads, options_, phy2log); break;
-    case Policy::kBalanced: balanced_.plan(expert_loads, options_, phy2log); break;
+      break;
+    case Policy::kGreedy:
+      greedy_.plan(expert_loads, options_, phy2log);
+      if (!current.empty()) {
+        keep_current_slots(phy2log, current, options_.num_slots / options_.num_ranks,
+                           expert_count_, row_);
+      }
+      break;
+    case Policy::kBalanced:
+      if (current.empty()) {
+        balanced_.plan(expert_loads, options_, phy2log);
+      } else {
+        incremental_.plan(expert_loads, options_, current, phy2log);
+      }
+      break;
   }
+
+  const bool weighted = options_.routing == Routing::kWeighted;
+  std::span<double> weight = routing_weight;
+  if (weight.empty() && (weighted || report != nullptr)) {
+    weight_.resize(phy2log.size());
+    weight = weight_;
+  }
+  if (weighted) {
+    shares_.solve(expert_loads, phy2log, options_.num_ranks, weight);
+  } else if (!weight.empty()) {
+    replica_count_.assign(sz(num_experts_), 0);
+    for (int32_t e : phy2log) ++replica_count_[sz(e)];
+    for (size_t s = 0; s < phy2log.size(); ++s) {
+      weight[s] = 1.0 / replica_count_[sz(phy2log[s])];
+    }
+  }
+  if (report != nullptr) fill_report(expert_loads, current, phy2log, weight, *report);
+}
+
+void LayerPlanner::fill_report(std::span<const double> expert_loads,
+                               std::span<const int32_t> current, std::span<const int32_t> phy2log,
+                               std::span<const double> routing_weight, LayerReport& report) {
+  const int32_t num_ranks = options_.num_ranks;
+  const size_t slots_per_rank = phy2log.size() / sz(num_ranks);
+  double total = 0;
+  for (double v : expert_loads) total += v;
+  const double mean = total / num_ranks;
+  report.has_data = true;
+
+  // The bound: water-filling over every slot.
+  replica_count_.resize(sz(num_experts_));
+  extra_expert_.resize(phy2log.size() - sz(num_experts_));
+  water_fill<double>(expert_loads, replica_count_, extra_expert_, replica_tree_);
+  double largest = 0;
+  for (size_t e = 0; e < expert_loads.size(); ++e) {
+    largest = std::max(largest, expert_loads[e] / replica_count_[e]);
+  }
+  report.lower_bound = std::max(largest, mean) / mean;
+
+  rank_load_.assign(sz(num_ranks), 0.0);
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    rank_load_[s / slots_per_rank] += expert_loads[sz(phy2log[s])] * routing_weight[s];
+  }
+  report.max_over_mean = *std::max_element(rank_load_.begin(), rank_load_.end()) / mean;
+
   if (!current.empty()) {
-    keep_current_slots(phy2log, current, options_.num_slots / options_.num_ranks, expert_count_,
-                       row_);
+    for (size_t s = 0; s < phy2log.size(); ++s) report.moved_slots += phy2log[s] != current[s];
+  }
+  for (size_t first = 0; first < phy2log.size(); first += slots_per_rank) {
+    for (size_t s = first + 1; s < first + slots_per_rank; ++s) {
+      report.duplicates += std::find(phy2log.begin() + static_cast<ptrdiff_t>(first),
+                                     phy2log.begin() + static_cast<ptrdiff_t>(s),
+                                     phy2log[s]) != phy2log.begin() + static_cast<ptrdiff_t>(s);
+    }
+  }
+  if (options_.policy == Policy::kBalanced && current.empty()) {
+    report.relaxed = balanced_.relaxed();
+    report.strict_max_over_mean = balanced_.strict_max() / mean;
+  }
+  if (options_.num_nodes > 1 && options_.num_groups > 1) {
+    report.cross_node_share = cross_node_share(expert_loads, phy2log, routing_weight,
+                                               options_.num_nodes, options_.num_groups);
   }
 }
 

@@ -9,6 +9,9 @@
 #include "planner/balanced.h"
 #include "planner/deepseek.h"
 #include "planner/greedy.h"
+#include "planner/incremental.h"
+#include "planner/replicate.h"
+#include "planner/routing_shares.h"
 
 namespace eplb::planner {
 
@@ -22,19 +25,34 @@ class LayerPlanner {
   // `expert_loads` [num_experts] -> `phy2log` [num_slots]. `current` is empty or [num_slots]
   // with experts in range. A layer without data (all loads zero) keeps `current`, or gets
   // the contiguous placement (slot s holds expert s mod num_experts). Other layers get the
-  // policy's placement; for every policy but `deepseek` (kept exactly as DeepSeek's) the
-  // slots of each rank are then ordered to keep as many of `current`'s experts as possible.
+  // policy's placement: `deepseek` exactly DeepSeek's; `greedy` with the slots of each rank
+  // ordered to keep `current`'s experts where they are; `balanced` from `current` with as few
+  // moved slots as the options allow (incremental.h). `routing_weight` is empty or
+  // [num_slots]: each slot's share of its expert's tokens (solved with Routing::kWeighted, else
+  // even). `report`, when not null, is filled in.
   void plan(std::span<const double> expert_loads, std::span<const int32_t> current,
-            std::span<int32_t> phy2log);
+            std::span<int32_t> phy2log, std::span<double> routing_weight, LayerReport* report);
 
  private:
+  // The report's figures for the placement in `phy2log` with `routing_weight` (may be empty).
+  void fill_report(std::span<const double> expert_loads, std::span<const int32_t> current,
+                   std::span<const int32_t> phy2log, std::span<const double> routing_weight,
+                   LayerReport& report);
+
   PlanOptions options_;
   int num_experts_;
   DeepSeekPlanner deepseek_;
   GreedyPlanner greedy_;
   BalancedPlanner balanced_;
+  IncrementalPlanner incremental_;
+  ShareSolver shares_;
   std::vector<int32_t> expert_count_;  // [num_experts], zero between calls
   std::vector<int32_t> row_;
+  std::vector<double> weight_;         // [num_slots] shares when the caller wants none
+  std::vector<int32_t> replica_count_;
+  std::vector<int32_t> extra_expert_;
+  std::vector<double> rank_load_;
+  ReplicaTree<double> replica_tree_;
 };
 
 }  // namespace eplb::planner

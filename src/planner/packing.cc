@@ -54,27 +54,49 @@ void Packing::swap_items(size_t i, size_t j) {
   update_load(static_cast<int32_t>(j / cap));
 }
 
-void Packing::resort_item(size_t pos) {
-  const auto cap = static_cast<size_t>(capacity);
-  const size_t first = pos / cap * cap;
-  const size_t last = first + cap - 1;
-  while (pos > first && weight[pos - 1] < weight[pos]) {
-    std::swap(weight[pos - 1], weight[pos]);
-    std::swap(key[pos - 1], key[pos]);
+namespace {
+
+// Restores heaviest-first order in the pack [first, last] after the item at `pos` changed.
+void resort_in(Packing& pk, size_t first, size_t last, size_t pos) {
+  while (pos > first && pk.weight[pos - 1] < pk.weight[pos]) {
+    std::swap(pk.weight[pos - 1], pk.weight[pos]);
+    std::swap(pk.key[pos - 1], pk.key[pos]);
     --pos;
   }
-  while (pos < last && weight[pos + 1] > weight[pos]) {
-    std::swap(weight[pos + 1], weight[pos]);
-    std::swap(key[pos + 1], key[pos]);
+  while (pos < last && pk.weight[pos + 1] > pk.weight[pos]) {
+    std::swap(pk.weight[pos + 1], pk.weight[pos]);
+    std::swap(pk.key[pos + 1], pk.key[pos]);
     ++pos;
   }
 }
 
+}  // namespace
+
+void Packing::resort_item(size_t pos) {
+  const auto cap = static_cast<size_t>(capacity);
+  const size_t first = pos / cap * cap;
+  resort_in(*this, first, first + cap - 1, pos);
+}
+
 void Packing::sort_items() {
   const auto cap = static_cast<size_t>(capacity);
-  for (size_t pos = 0; pos < key.size(); ++pos) {
-    if (pos % cap != 0) resort_item(pos);
+  for (size_t first = 0; first < key.size(); first += cap) {
+    for (size_t pos = first + 1; pos < first + cap; ++pos) {
+      if (weight[pos - 1] < weight[pos]) resort_in(*this, first, first + cap - 1, pos);
+    }
   }
+}
+
+void Packing::exchange(int32_t a, size_t i, int32_t b, size_t j) {
+  std::swap(key[i], key[j]);
+  std::swap(weight[i], weight[j]);
+  update_load(a);
+  update_load(b);
+  const auto cap = static_cast<size_t>(capacity);
+  const size_t a_first = static_cast<size_t>(a) * cap;
+  const size_t b_first = static_cast<size_t>(b) * cap;
+  resort_in(*this, a_first, a_first + cap - 1, i);
+  resort_in(*this, b_first, b_first + cap - 1, j);
 }
 
 void lpt_pack(std::span<const ItemRun> runs, bool spread, Packing& packing, LptScratch& scratch) {

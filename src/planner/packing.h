@@ -50,6 +50,10 @@ struct Packing {
   void resort_item(size_t pos);
   // Sorts every pack's items by weight, heaviest first (insertion sort: packs are small).
   void sort_items();
+  // Exchanges the item at position i of pack `a` with the one at position j of pack `b`,
+  // recomputes both loads and keeps both packs heaviest first. The hot path of refinement:
+  // no division by the capacity.
+  void exchange(int32_t a, size_t i, int32_t b, size_t j);
 };
 
 // Scratch of lpt_pack(), reused between calls.

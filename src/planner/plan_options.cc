@@ -1,3 +1,5 @@
+#include <cmath>
+#include <sstream>
 #include <string>
 
 #include "eplb/error.h"
@@ -17,6 +19,34 @@ const char* policy_name(Policy policy) {
     case Policy::kBalanced: return "balanced";
     case Policy::kDeepSeek: return "deepseek";
     case Policy::kGreedy: return "greedy";
+  }
+  return "unknown";
+}
+
+Routing parse_routing(const std::string& name) {
+  if (name == "even") return Routing::kEven;
+  if (name == "weighted") return Routing::kWeighted;
+  throw Error("--routing " + name + ": unknown routing (expected even or weighted)");
+}
+
+const char* routing_name(Routing routing) {
+  switch (routing) {
+    case Routing::kEven: return "even";
+    case Routing::kWeighted: return "weighted";
+  }
+  return "unknown";
+}
+
+Topology parse_topology(const std::string& name) {
+  if (name == "relaxed") return Topology::kRelaxed;
+  if (name == "strict") return Topology::kStrict;
+  throw Error("--topology " + name + ": unknown topology (expected relaxed or strict)");
+}
+
+const char* topology_name(Topology topology) {
+  switch (topology) {
+    case Topology::kRelaxed: return "relaxed";
+    case Topology::kStrict: return "strict";
   }
   return "unknown";
 }
@@ -42,6 +72,23 @@ void check_plan_options(const PlanOptions& o, int num_experts) {
   if (num_experts % o.num_groups != 0) {
     fail("--groups " + std::to_string(o.num_groups) + " does not divide the " +
          std::to_string(num_experts) + " logical experts");
+  }
+  auto number = [](double v) {
+    std::ostringstream text;
+    text << v;
+    return text.str();
+  };
+  if (o.max_moves < -1) {
+    fail("--max-moves " + std::to_string(o.max_moves) + " must be >= 0 (or -1: no limit)");
+  }
+  if (!(o.move_tolerance >= 0) || !std::isfinite(o.move_tolerance)) {
+    fail("--tolerance " + number(o.move_tolerance) + " must be a finite number >= 0");
+  }
+  if (!(o.balance_slack >= 0) || !std::isfinite(o.balance_slack)) {
+    fail("--slack " + number(o.balance_slack) + " must be a finite number >= 0");
+  }
+  if (!(o.relax_threshold >= 0) || !std::isfinite(o.relax_threshold)) {
+    fail("--relax-threshold " + number(o.relax_threshold) + " must be a finite number >= 0");
   }
 }
 

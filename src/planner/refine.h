@@ -1,5 +1,6 @@
 // Local search on a Packing: swaps of two items between packs, which keep every pack's item
-// count, so they apply to replicas on ranks of equal slot counts.
+// count, so they apply to replicas on ranks of equal slot counts. No swap ever raises the
+// hottest pack, nor adds a duplicate key to a pack.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +18,21 @@ namespace eplb::planner {
 // heaviest first. Returns the number of swaps. One swap costs O(num_packs x capacity).
 int refine_swaps(Packing& packing, int max_swaps);
 
-// refine_swaps(), then, while the hottest pack is above `good_enough`, pair_swap() whenever
-// single swaps are exhausted, until neither helps or `max_swaps` exchanges in all (pair
-// swaps cost more: `good_enough` says when polishing is not worth it). Returns the number
-// of exchanges.
-int refine_packing(Packing& packing, int max_swaps, double good_enough, PairSwapScratch& scratch);
+// Limits of refine_to_target().
+struct RefineLimits {
+  double target = 0;    // stop once no pack is above this load
+  int max_swaps = 0;    // single swaps in all
+  int max_pair_swaps = 0;  // pair_swap() calls in all (each costs O(packs x capacity^2 log))
+};
+
+// The fast local search of policy `balanced`: while the hottest pack h is above
+// `limits.target`, swaps one of its items with one of the coldest pack q: the smallest
+// exchange that brings both to or below the target, else the one that evens them out best;
+// when the coldest pack offers neither, the evening swap with any lighter pack that lowers h
+// most; when none lowers h, two items for two (pair_swap()). Never adds a duplicate key to a
+// pack. Stops at the target, when nothing lowers h, or at the limits. Leaves each pack's
+// items sorted by weight, heaviest first. Returns the number of exchanges. One swap costs
+// O(num_packs + capacity) when the coldest pack takes it, O(num_packs x capacity) else.
+int refine_to_target(Packing& packing, const RefineLimits& limits, PairSwapScratch& scratch);
 
 }  // namespace eplb::planner

@@ -1,6 +1,7 @@
 #include "planner/replicate.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace eplb::planner {
 
@@ -23,5 +24,76 @@ template void water_fill<float>(std::span<const float>, std::span<int32_t>, std:
                                 ReplicaTree<float>&);
 template void water_fill<double>(std::span<const double>, std::span<int32_t>, std::span<int32_t>,
                                  ReplicaTree<double>&);
+
+namespace {
+
+// Ascending order of this key: per-replica load descending, then replica index.
+uint64_t replica_key(float load, size_t index) {
+  return static_cast<uint64_t>(~order_bits(load)) << 32 | static_cast<uint32_t>(index);
+}
+
+}  // namespace
+
+void replicate_in_order(std::span<const float> loads, std::span<int32_t> replica_count,
+                        std::span<int32_t> extra_expert, std::span<int32_t> order,
+                        ReplicaOrderScratch& scratch) {
+  const size_t n = loads.size();
+  const size_t num_extra = extra_expert.size();
+  std::fill(replica_count.begin(), replica_count.end(), 1);
+  auto& key = scratch.key;
+  auto& by_load = scratch.by_load;
+  key.resize(n);
+  by_load.resize(n);
+  for (size_t e = 0; e < n; ++e) key[e] = order_bits(loads[e]);
+  radix_sort_descending(key, by_load, scratch.radix);
+
+  // Water-filling among the candidates, as leaves in ascending expert order (ties: lowest).
+  auto& candidates = scratch.candidates;
+  candidates.assign(by_load.begin(), by_load.begin() + static_cast<ptrdiff_t>(std::min(num_extra, n)));
+  std::sort(candidates.begin(), candidates.end());
+  if (num_extra > 0) {
+    auto& candidate_load = scratch.candidate_load;
+    candidate_load.resize(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      candidate_load[i] = loads[static_cast<size_t>(candidates[i])];
+    }
+    scratch.tree.build(candidate_load);
+    for (int32_t& chosen : extra_expert) {
+      const int32_t leaf = scratch.tree.top();
+      const int32_t e = candidates[static_cast<size_t>(leaf)];
+      const auto ue = static_cast<size_t>(e);
+      chosen = e;
+      ++replica_count[ue];
+      scratch.tree.update(leaf, loads[ue] / static_cast<float>(replica_count[ue]));
+    }
+  }
+
+  // Replicas of replicated experts, sorted; the others are already in order in by_load.
+  auto& replicated = scratch.replicated;
+  replicated.clear();
+  for (int32_t e : candidates) {
+    const auto ue = static_cast<size_t>(e);
+    if (replica_count[ue] > 1) {
+      replicated.push_back(replica_key(loads[ue] / static_cast<float>(replica_count[ue]), ue));
+    }
+  }
+  for (size_t j = 0; j < num_extra; ++j) {
+    const auto ue = static_cast<size_t>(extra_expert[j]);
+    replicated.push_back(replica_key(loads[ue] / static_cast<float>(replica_count[ue]), n + j));
+  }
+  std::sort(replicated.begin(), replicated.end());
+  size_t out = 0;
+  size_t r = 0;
+  for (int32_t e : by_load) {
+    const auto ue = static_cast<size_t>(e);
+    if (replica_count[ue] > 1) continue;
+    const uint64_t single = replica_key(loads[ue], ue);
+    while (r < replicated.size() && replicated[r] < single) {
+      order[out++] = static_cast<int32_t>(replicated[r++] & 0xffffffffu);
+    }
+    order[out++] = e;
+  }
+  while (r < replicated.size()) order[out++] = static_cast<int32_t>(replicated[r++] & 0xffffffffu);
+}
 
 }  // namespace eplb::planner

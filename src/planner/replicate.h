@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "planner/radix_sort.h"
 #include "planner/winner_tree.h"
 
 namespace eplb::planner {
@@ -30,5 +31,28 @@ extern template void water_fill<float>(std::span<const float>, std::span<int32_t
                                        std::span<int32_t>, ReplicaTree<float>&);
 extern template void water_fill<double>(std::span<const double>, std::span<int32_t>,
                                         std::span<int32_t>, ReplicaTree<double>&);
+
+// Scratch of replicate_in_order(), reused between calls.
+struct ReplicaOrderScratch {
+  std::vector<uint32_t> key;           // [num_experts] order_bits of the loads
+  std::vector<int32_t> by_load;        // [num_experts] load descending, then index
+  RadixScratch radix;
+  std::vector<int32_t> candidates;     // experts that can get an extra slot, ascending
+  std::vector<float> candidate_load;
+  ReplicaTree<float> tree;
+  std::vector<uint64_t> replicated;    // sort keys of the replicas of replicated experts
+};
+
+// DeepSeek's replicate_experts (water_fill<float>) fused with the sort that its packing does
+// next: `replica_count` [num_experts] and `extra_expert` [num_extra] as water_fill<float>, and
+// `order` [num_experts + num_extra] the replicas by per-replica load (loads[e] /
+// replica_count[e] in float32) descending, then by index, a replica's index being e for an
+// expert's first and num_experts + j for extra slot j. The same results as water_fill<float>
+// and a sort of all replicas, cheaper: one sort of the experts, whose first num_extra are the
+// only ones that can get an extra slot (every other has a heavier expert of one replica
+// ahead of it), and a merge.
+void replicate_in_order(std::span<const float> loads, std::span<int32_t> replica_count,
+                        std::span<int32_t> extra_expert, std::span<int32_t> order,
+                        ReplicaOrderScratch& scratch);
 
 }  // namespace eplb::planner

@@ -17,12 +17,14 @@
 namespace eplb::planner {
 namespace {
 
-PlanOptions options(int slots, int ranks, int nodes = 1, int groups = 1) {
+PlanOptions options(int slots, int ranks, int nodes = 1, int groups = 1,
+                    Topology topology = Topology::kStrict) {
   PlanOptions o;
   o.num_slots = slots;
   o.num_ranks = ranks;
   o.num_nodes = nodes;
   o.num_groups = groups;
+  o.topology = topology;
   return o;
 }
 
@@ -64,7 +66,7 @@ std::vector<double> zipf_layer(int num_experts, std::mt19937& rng) {
   return loads;
 }
 
-TEST(Balanced, BeatsDeepSeekOnSkewedLayersWithoutFallingBack) {
+TEST(Balanced, BeatsDeepSeekOnSkewedLayersWithoutDuplicates) {
   // 20 layers of 64 experts -> 72 slots on 8 ranks (9 per rank), global and on 2 nodes
   // with 8 groups. The hottest expert takes ~28% of the tokens: on a node of 4 ranks its
   // replicas cannot all be on distinct ranks.
@@ -81,7 +83,7 @@ TEST(Balanced, BeatsDeepSeekOnSkewedLayersWithoutFallingBack) {
       const std::vector<double> loads = zipf_layer(64, rng);
       ours.plan(loads, o, a);
       theirs.plan(loads, o, b);
-      EXPECT_FALSE(ours.used_fallback());
+      EXPECT_EQ(ours.duplicates_left(), 0);
       EXPECT_EQ(duplicates(a, 9, spread_ranks), 0);
       ours_sum += hottest(loads, a, 8);
       theirs_sum += hottest(loads, b, 8);
@@ -129,7 +131,7 @@ TEST(Balanced, KeepsADuplicateOnlyWhereItIsWhatMakesDeepSeekBetter) {
   BalancedPlanner ours;
   std::vector<int32_t> a(4);
   ours.plan(loads, options(4, 2), a);
-  EXPECT_TRUE(ours.used_fallback());
+  EXPECT_EQ(ours.duplicates_left(), 1);
   EXPECT_DOUBLE_EQ(hottest(loads, a, 2), 100);
   EXPECT_EQ(duplicates(a, 2), 1);
 }
@@ -149,6 +151,84 @@ TEST(Balanced, HierarchicalKeepsEachGroupOnOneNode) {
   std::vector<int32_t> b(20);
   theirs.plan(loads, options(20, 4, 2, 4), b);
   EXPECT_LE(hottest(loads, a, 4), hottest(loads, b, 4));
+}
+
+}  // namespace
+}  // namespace eplb::planner
+
+namespace eplb::planner {
+namespace {
+
+// Per expert, the nodes holding a replica. 32 experts in 8 groups of 4, 4 nodes of 2 ranks x 5
+// slots (40 slots).
+std::vector<std::set<int>> nodes_of_experts(const std::vector<int32_t>& phy2log) {
+  std::vector<std::set<int>> nodes(32);
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    nodes[static_cast<size_t>(phy2log[s])].insert(static_cast<int>(s / 10));
+  }
+  return nodes;
+}
+
+TEST(Balanced, RelaxedTopologyTakesHotReplicasOffTheirNodeOnlyWhenItPays) {
+  // Groups 0 and 1 (experts 0-7, 100 tokens each) carry 800 of 1040 tokens: strictly, the two
+  // nodes holding them carry 440 each on 2 ranks (1.69 x the mean rank load of 130).
+  std::vector<double> loads(32, 10.0);
+  for (int e = 0; e < 8; ++e) loads[static_cast<size_t>(e)] = 100.0;
+  BalancedPlanner ours;
+  std::vector<int32_t> strict(40);
+  std::vector<int32_t> relaxed(40);
+  ours.plan(loads, options(40, 8, 4, 8, Topology::kStrict), strict);
+  EXPECT_FALSE(ours.relaxed());
+  for (const auto& nodes : nodes_of_experts(strict)) EXPECT_EQ(nodes.size(), 1u);
+  ours.plan(loads, options(40, 8, 4, 8, Topology::kRelaxed), relaxed);
+  EXPECT_TRUE(ours.relaxed());
+  EXPECT_LT(hottest(loads, relaxed, 8), hottest(loads, strict, 8));
+  EXPECT_GT(ours.strict_max(), hottest(loads, relaxed, 8));
+  // Uniform loads: strict is as good, nothing crosses.
+  const std::vector<double> flat(32, 10.0);
+  ours.plan(flat, options(40, 8, 4, 8, Topology::kRelaxed), relaxed);
+  EXPECT_FALSE(ours.relaxed());
+  for (const auto& nodes : nodes_of_experts(relaxed)) EXPECT_EQ(nodes.size(), 1u);
+}
+
+// Regression: with as many groups as nodes, DeepSeek's hierarchical mode leaves every node
+// with exactly one group's tokens (1.38-1.76 max/mean on DeepSeek-V3-like loads).
+TEST(Balanced, EightGroupsOnEightNodesAreNotDegenerate) {
+  // 64 experts in 8 groups, 8 nodes of 1 rank x 9 slots; skewed loads.
+  std::mt19937 rng(9);
+  BalancedPlanner ours;
+  DeepSeekPlanner theirs;
+  std::vector<int32_t> a(72);
+  std::vector<int32_t> b(72);
+  for (int layer = 0; layer < 10; ++layer) {
+    const std::vector<double> loads = zipf_layer(64, rng);
+    PlanOptions o = options(72, 8, 8, 8, Topology::kRelaxed);
+    ours.plan(loads, o, a);
+    theirs.plan(loads, o, b);
+    double total = 0;
+    for (double v : loads) total += v;
+    EXPECT_TRUE(ours.relaxed());
+    EXPECT_LT(hottest(loads, a, 8) / (total / 8), 1.05);
+    EXPECT_GT(hottest(loads, b, 8) / (total / 8), 1.2);
+  }
+}
+
+TEST(CrossNodeShare, CountsTokensServedOffTheGroupsMainNode) {
+  // 4 experts in 2 groups ({0, 1}, {2, 3}) on 2 nodes x 2 slots. Expert 1's replicas split
+  // over both nodes: half of its 20 tokens (10 of group 0's 30) are served off node 0.
+  const std::vector<double> loads = {10, 20, 30, 40};
+  const std::vector<int32_t> phy2log = {0, 1, 1, 2, 3, 3};
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, std::vector<int32_t>{0, 1, 2, 3},
+                                    std::vector<double>{1, 1, 1, 1}, 2, 2),
+                   0.0);
+  const std::vector<double> weights = {1, 0.5, 0.5, 1, 0.5, 0.5};
+  // Nodes: slots 0-2 and 3-5. Expert 1's slots 1 and 2 are both on node 0: nothing crosses.
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, phy2log, weights, 2, 2), 0.0);
+  const std::vector<int32_t> crossing = {0, 1, 2, 1, 3, 3};  // expert 1 on both nodes
+  const std::vector<double> crossing_weights = {1, 0.5, 1, 0.5, 0.5, 0.5};
+  // Group 0 (30 tokens): node 0 serves 10 + 10, node 1 serves 10; group 1 (70): node 0 serves
+  // 30, node 1 serves 40. Off the main nodes: 10 + 30 of 100.
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, crossing, crossing_weights, 2, 2), 0.4);
 }
 
 }  // namespace

@@ -54,12 +54,35 @@ TEST(PairSwap, ExchangesTwoItemsWhenNoSingleSwapFits) {
   EXPECT_FALSE(pair_swap(p, scratch));  // balanced: nothing left to gain
 }
 
-TEST(RefinePacking, UsesPairSwapsOnlyAboveGoodEnough) {
+TEST(RefineToTarget, StopsAtTheTarget) {
+  // {9, 8, 2, 1} = 20, {6, 5, 4, 3} = 18, {1, 1, 1, 1} = 4; mean 14. Target 20: nothing to do.
+  Packing p = make_packing(3, 4, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
+                           {9, 8, 2, 1, 6, 5, 4, 3, 1, 1, 1, 1});
+  PairSwapScratch scratch;
+  EXPECT_EQ(refine_to_target(p, {20, 100, 0}, scratch), 0);
+  // Target 15: one swap per pack above it, each with the coldest pack.
+  EXPECT_GT(refine_to_target(p, {15, 100, 0}, scratch), 0);
+  EXPECT_LE(p.load[p.hottest()], 15);
+  EXPECT_EQ(count_duplicates(p), 0);
+}
+
+TEST(RefineToTarget, NeverRaisesTheHottestPackNorAddsDuplicates) {
+  // Key 0 on every pack: swapping it anywhere would duplicate it; no other swap lowers 9.
+  Packing p = make_packing(3, 2, {0, 1, 0, 2, 0, 3}, {5, 4, 5, 1, 5, 0});
+  PairSwapScratch scratch;
+  const double before = p.load[p.hottest()];
+  refine_to_target(p, {0, 100, 4}, scratch);
+  EXPECT_LE(p.load[p.hottest()], before);
+  EXPECT_EQ(count_duplicates(p), 0);
+}
+
+TEST(RefineToTarget, UsesPairSwapsWhenSingleSwapsAreStuck) {
+  // {9, 8, 2, 1} = 20 and {6, 5, 4, 3} = 18: no single swap helps; {9, 1} for {6, 3} does.
   Packing p = make_packing(2, 4, {0, 1, 2, 3, 4, 5, 6, 7}, {9, 8, 2, 1, 6, 5, 4, 3});
   PairSwapScratch scratch;
-  EXPECT_EQ(refine_packing(p, 100, /*good_enough=*/20, scratch), 0);
+  EXPECT_EQ(refine_to_target(p, {19, 100, 0}, scratch), 0);
   EXPECT_DOUBLE_EQ(p.load[p.hottest()], 20);
-  EXPECT_EQ(refine_packing(p, 100, /*good_enough=*/19, scratch), 1);
+  EXPECT_EQ(refine_to_target(p, {19, 100, 1}, scratch), 1);
   EXPECT_DOUBLE_EQ(p.load[p.hottest()], 19);
 }
 

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <utility>
 #include <vector>
 
 namespace eplb::planner {
@@ -68,6 +71,47 @@ TEST(WinnerTree, LargestFirstOnASingleLeaf) {
   EXPECT_EQ(tree.top(), 0);
   tree.update(0, 1.0f);
   EXPECT_EQ(tree.top(), 0);
+}
+
+}  // namespace
+}  // namespace eplb::planner
+
+namespace eplb::planner {
+namespace {
+
+TEST(ReplicateInOrder, MatchesWaterFillingAndASortOfTheReplicas) {
+  // Random rows with ties and zeros; the reference: water_fill<float>, then every replica
+  // (index e for an expert's first, num_experts + j for extra slot j) sorted by per-replica
+  // load descending, then index.
+  std::mt19937 rng(11);
+  ReplicaTree<float> tree;
+  ReplicaOrderScratch scratch;
+  for (int round = 0; round < 300; ++round) {
+    const auto n = static_cast<size_t>(1 + rng() % 40);
+    const auto extra = static_cast<size_t>(rng() % (2 * n + 3));
+    std::vector<float> loads(n);
+    for (auto& v : loads) v = static_cast<float>(round % 2 == 0 ? rng() % 5 : rng() % 100000);
+    std::vector<int32_t> count(n);
+    std::vector<int32_t> chosen(extra);
+    water_fill<float>(loads, count, chosen, tree);
+    std::vector<std::pair<float, int32_t>> replicas;
+    for (size_t p = 0; p < n + extra; ++p) {
+      const auto e = static_cast<size_t>(p < n ? static_cast<int32_t>(p) : chosen[p - n]);
+      replicas.emplace_back(loads[e] / static_cast<float>(count[e]), static_cast<int32_t>(p));
+    }
+    std::stable_sort(replicas.begin(), replicas.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<int32_t> want;
+    for (const auto& r : replicas) want.push_back(r.second);
+
+    std::vector<int32_t> count2(n);
+    std::vector<int32_t> chosen2(extra);
+    std::vector<int32_t> order(n + extra);
+    replicate_in_order(loads, count2, chosen2, order, scratch);
+    ASSERT_EQ(count2, count) << "round " << round;
+    ASSERT_EQ(chosen2, chosen) << "round " << round;
+    ASSERT_EQ(order, want) << "round " << round;
+  }
 }
 
 }  // namespace

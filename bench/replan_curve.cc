@@ -1,0 +1,185 @@
+// Re-planning on load traces: how many slots a re-plan moves against the balance it keeps, per
+// knob of policy `balanced` with a current placement (--max-moves, --tolerance), and how plans
+// built from one window fare on the next.
+//
+// Traces ([steps, layers, experts] npy) are cut into windows of --window steps. Window t+1 is
+// planned from the placement of window t (window 0: a fresh plan), and compared with a fresh
+// plan of window t+1:
+//   moved%      moved slots / (layers x slots), mean over re-plans
+//   balance     max/mean rank load of the re-plan on its own window, mean over layers and
+//               re-plans ("fresh": the fresh plan's)
+//   next        the same placement scored on the following window (what serving sees)
+//   plan_ms     mean time of one re-plan of all layers
+// Robustness rows plan every window fresh from a decayed sum of past windows (weight `decay`
+// per window back) and score it in-sample and on the next window.
+//
+// Run: eplb_replan_curve [--window STEPS] [--workloads DIR]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "eplb/balance.h"
+#include "eplb/error.h"
+#include "eplb/load_reader.h"
+#include "eplb/planner.h"
+
+namespace {
+
+struct Trace {
+  const char* name;
+  const char* file;  // under <workloads>/synthetic
+  int num_steps;
+  int num_ranks;
+  int num_slots;
+};
+
+double mean_balance(const eplb::LoadMatrix& loads, const eplb::Placement& placement) {
+  return eplb::balance_report(loads, &placement, placement.num_ranks).average.peak_to_avg;
+}
+
+struct Row {
+  double moved = 0;     // fraction of slots
+  double balance = 0;   // in-sample max/mean
+  double fresh = 0;     // fresh plan's in-sample max/mean
+  double next = 0;      // next-window max/mean
+  double plan_ms = 0;
+  int plans = 0;
+  int next_plans = 0;
+};
+
+void print_row(const std::string& knob, const Row& r) {
+  std::printf("| %-28s | %6.2f | %8.5f | %8.5f | %+8.5f | %8.5f | %7.3f |\n", knob.c_str(),
+              100 * r.moved / r.plans, r.balance / r.plans, r.fresh / r.plans,
+              (r.balance - r.fresh) / r.plans, r.next_plans > 0 ? r.next / r.next_plans : 0.0,
+              r.plan_ms / r.plans);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int window = 10;
+  std::string dir = std::getenv("EPLB_WORKLOADS_DIR") != nullptr
+                        ? std::getenv("EPLB_WORKLOADS_DIR")
+                        : EPLB_WORKLOADS_DIR;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--window") {
+      window = std::atoi(argv[i + 1]);
+    } else if (flag == "--workloads") {
+      dir = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "usage: eplb_replan_curve [--window STEPS] [--workloads DIR]\n");
+      return 2;
+    }
+  }
+  if (window <= 0) {
+    std::fprintf(stderr, "--window %d must be > 0\n", window);
+    return 2;
+  }
+  const Trace traces[] = {
+      {"deepseek-v3-trace-s105 288/32", "deepseek-v3-trace-s105.npy", 200, 32, 288},
+      {"qwen3-30b-trace-s106 144/8", "qwen3-30b-trace-s106.npy", 300, 8, 144},
+  };
+  struct Knob {
+    const char* name;
+    int max_moves;
+    double tolerance;
+  };
+  const Knob knobs[] = {
+      {"tolerance 0", -1, 0.0},        {"tolerance 0.002", -1, 0.002},
+      {"tolerance 0.005", -1, 0.005},  {"tolerance 0.01", -1, 0.01},
+      {"tolerance 0.02", -1, 0.02},    {"max-moves 4", 4, 0.0},
+      {"max-moves 8", 8, 0.0},         {"max-moves 16", 16, 0.0},
+      {"max-moves 28", 28, 0.0},       {"max-moves 8, tol 0.01", 8, 0.01},
+  };
+  try {
+    for (const Trace& trace : traces) {
+      const std::string path = dir + "/synthetic/" + trace.file;
+      std::vector<eplb::LoadMatrix> windows;
+      for (int step = 0; step + window <= trace.num_steps; step += window) {
+        eplb::LoadReadOptions read;
+        read.window = eplb::IndexRange{step, step + window};
+        windows.push_back(eplb::read_loads(path, read));
+      }
+      eplb::PlanOptions options;
+      options.num_ranks = trace.num_ranks;
+      options.num_slots = trace.num_slots;
+      const auto num_cells = static_cast<double>(windows[0].num_layers) * trace.num_slots;
+      std::printf("\n%s, windows of %d steps (%zu windows, %d layers)\n\n", trace.name, window,
+                  windows.size(), windows[0].num_layers);
+      std::printf("| %-28s | %6s | %8s | %8s | %8s | %8s | %7s |\n", "knob", "moved%", "balance",
+                  "fresh", "delta", "next", "plan_ms");
+      std::printf("|---|---|---|---|---|---|---|\n");
+      // Fresh plans of every window, for reference.
+      std::vector<eplb::Placement> fresh;
+      for (const auto& w : windows) fresh.push_back(eplb::plan(w, options));
+      {
+        Row r;
+        for (size_t t = 1; t < windows.size(); ++t) {
+          r.moved += static_cast<double>(eplb::count_moved_slots(fresh[t - 1], fresh[t])) /
+                     num_cells;
+          r.balance += mean_balance(windows[t], fresh[t]);
+          r.fresh += mean_balance(windows[t], fresh[t]);
+          if (t + 1 < windows.size()) {
+            r.next += mean_balance(windows[t + 1], fresh[t]);
+            ++r.next_plans;
+          }
+          ++r.plans;
+        }
+        print_row("fresh plan each window", r);
+      }
+      for (const Knob& knob : knobs) {
+        eplb::PlanOptions o = options;
+        o.max_moves = knob.max_moves;
+        o.move_tolerance = knob.tolerance;
+        Row r;
+        eplb::Placement current = fresh[0];
+        for (size_t t = 1; t < windows.size(); ++t) {
+          const auto start = std::chrono::steady_clock::now();
+          eplb::Placement next = eplb::plan(windows[t], o, &current);
+          const auto stop = std::chrono::steady_clock::now();
+          r.plan_ms += std::chrono::duration<double, std::milli>(stop - start).count();
+          r.moved += static_cast<double>(eplb::count_moved_slots(current, next)) / num_cells;
+          r.balance += mean_balance(windows[t], next);
+          r.fresh += mean_balance(windows[t], fresh[t]);
+          if (t + 1 < windows.size()) {
+            r.next += mean_balance(windows[t + 1], next);
+            ++r.next_plans;
+          }
+          ++r.plans;
+          current = std::move(next);
+        }
+        print_row(knob.name, r);
+      }
+      // Robustness: fresh plans from a decayed sum of past windows.
+      for (double decay : {0.5, 0.8}) {
+        Row r;
+        eplb::LoadMatrix smoothed = windows[0];
+        for (size_t t = 1; t < windows.size(); ++t) {
+          for (size_t k = 0; k < smoothed.values.size(); ++k) {
+            smoothed.values[k] = decay * smoothed.values[k] + windows[t].values[k];
+          }
+          const auto start = std::chrono::steady_clock::now();
+          const eplb::Placement p = eplb::plan(smoothed, options);
+          const auto stop = std::chrono::steady_clock::now();
+          r.plan_ms += std::chrono::duration<double, std::milli>(stop - start).count();
+          r.moved += static_cast<double>(eplb::count_moved_slots(fresh[t - 1], p)) / num_cells;
+          r.balance += mean_balance(windows[t], p);
+          r.fresh += mean_balance(windows[t], fresh[t]);
+          if (t + 1 < windows.size()) {
+            r.next += mean_balance(windows[t + 1], p);
+            ++r.next_plans;
+          }
+          ++r.plans;
+        }
+        print_row("fresh from decay " + std::to_string(decay).substr(0, 3), r);
+      }
+    }
+  } catch (const eplb::Error& e) {
+    std::fprintf(stderr, "eplb_replan_curve: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

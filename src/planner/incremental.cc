@@ -1,0 +1,227 @@
+#include "planner/incremental.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+#include "planner/keep_current.h"
+#include "planner/rank_load.h"
+
+namespace eplb::planner {
+namespace {
+
+size_t sz(int32_t n) { return static_cast<size_t>(n); }
+
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
+
+}  // namespace
+
+void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOptions& options,
+                              std::span<const int32_t> current, std::span<int32_t> phy2log) {
+  const int32_t num_ranks = options.num_ranks;
+  fresh_phy2log_.resize(phy2log.size());
+  fresh_.plan(expert_loads, options, fresh_phy2log_);
+  const bool hierarchical = options.num_nodes > 1 && options.num_groups % options.num_nodes == 0;
+  const int64_t budget = options.max_moves < 0 ? kNoLimit : options.max_moves;
+  matched_.resize(phy2log.size());
+  tally_.assign(expert_loads.size(), 0);
+  if (hierarchical) {
+    // The relabelled fresh plan, if the budget allows it; else the current placement.
+    const int64_t matched_moves = match_fresh(current, num_ranks, options.num_nodes, matched_);
+    const auto& best = matched_moves <= budget ? std::span<const int32_t>(matched_) : current;
+    std::copy(best.begin(), best.end(), phy2log.begin());
+    return;
+  }
+  const double fresh_max =
+      max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
+  const double mean =
+      std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
+  // A goal equal to the fresh plan's hottest rank must not fail on summation order.
+  const double goal = (fresh_max + options.move_tolerance * mean) * (1 + 1e-12);
+  const bool reached = search(expert_loads, current, num_ranks, goal, budget);
+  // The relabelled fresh plan only where the search failed or moved much: it keeps roughly a
+  // rank's worth of matches at best, and costs an O(ranks^3) matching.
+  bool take_matched = false;
+  if (!reached || moves_ > static_cast<int64_t>(phy2log.size()) / 4) {
+    const int64_t matched_moves = match_fresh(current, num_ranks, 1, matched_);
+    take_matched = matched_moves <= budget && (!reached || matched_moves < moves_);
+  }
+  const auto& best = take_matched ? matched_ : q_;
+  std::copy(best.begin(), best.end(), phy2log.begin());
+}
+
+int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_t num_ranks,
+                                        int32_t num_nodes, std::span<int32_t> out) {
+  const size_t slots_per_rank = current.size() / sz(num_ranks);
+  const int32_t ranks_per_node = num_ranks / num_nodes;
+  const auto rpn = sz(ranks_per_node);
+  overlap_.resize(rpn * rpn);
+  column_.resize(rpn);
+  row_.resize(slots_per_rank);
+  for (int32_t node = 0; node < num_nodes; ++node) {
+    const size_t first_rank = sz(node) * rpn;
+    // overlap_[i, j]: replicas fresh rank i and current rank j have in common (multisets).
+    for (size_t j = 0; j < rpn; ++j) {
+      const auto now = current.subspan((first_rank + j) * slots_per_rank, slots_per_rank);
+      for (int32_t e : now) ++tally_[sz(e)];
+      for (size_t i = 0; i < rpn; ++i) {
+        const auto next = std::span<const int32_t>(fresh_phy2log_)
+                              .subspan((first_rank + i) * slots_per_rank, slots_per_rank);
+        int32_t common = 0;
+        for (size_t k = 0; k < slots_per_rank; ++k) {
+          int32_t& left = tally_[sz(next[k])];
+          row_[k] = left > 0;
+          left -= row_[k];
+          common += row_[k];
+        }
+        for (size_t k = 0; k < slots_per_rank; ++k) tally_[sz(next[k])] += row_[k];
+        overlap_[i * rpn + j] = common;
+      }
+      for (int32_t e : now) --tally_[sz(e)];
+    }
+    max_weight_assignment(overlap_, ranks_per_node, column_, assignment_);
+    for (size_t i = 0; i < rpn; ++i) {
+      std::copy_n(fresh_phy2log_.begin() + static_cast<ptrdiff_t>((first_rank + i) * slots_per_rank),
+                  slots_per_rank,
+                  out.begin() + static_cast<ptrdiff_t>((first_rank + sz(column_[i])) * slots_per_rank));
+    }
+  }
+  keep_current_slots(out, current, static_cast<int32_t>(slots_per_rank), tally_, row_);
+  int64_t moves = 0;
+  for (size_t s = 0; s < out.size(); ++s) moves += out[s] != current[s];
+  return moves;
+}
+
+void IncrementalPlanner::recount(std::span<const double> expert_loads, int32_t num_ranks) {
+  count_.assign(expert_loads.size(), 0);
+  for (int32_t e : q_) ++count_[sz(e)];
+  load_.assign(sz(num_ranks), 0.0);
+  weight_.resize(q_.size());
+  const size_t slots_per_rank = q_.size() / sz(num_ranks);
+  for (size_t s = 0; s < q_.size(); ++s) {
+    const auto e = sz(q_[s]);
+    weight_[s] = expert_loads[e] / count_[e];
+    load_[s / slots_per_rank] += weight_[s];
+  }
+}
+
+bool IncrementalPlanner::search(std::span<const double> expert_loads,
+                                std::span<const int32_t> current, int32_t num_ranks, double goal,
+                                int64_t budget) {
+  const size_t num_slots = current.size();
+  const size_t slots_per_rank = num_slots / sz(num_ranks);
+  const size_t num_experts = expert_loads.size();
+  q_.assign(current.begin(), current.end());
+  moves_ = 0;
+  recount(expert_loads, num_ranks);
+  auto replica = [&](size_t e) { return expert_loads[e] / count_[e]; };
+  auto on_rank = [&](size_t r, int32_t e) {
+    const auto first = q_.begin() + static_cast<ptrdiff_t>(r * slots_per_rank);
+    return std::find(first, first + static_cast<ptrdiff_t>(slots_per_rank), e) !=
+           first + static_cast<ptrdiff_t>(slots_per_rank);
+  };
+  auto hottest = [&] { return sz(static_cast<int32_t>(std::max_element(load_.begin(), load_.end()) - load_.begin())); };
+  // Hands a slot of the expert that loses least by giving one up to expert b, on the coolest
+  // rank without b (and not `avoid`); returns whether it did. One moved slot (or one undone).
+  auto hand_over = [&](int32_t b, size_t avoid) {
+    int32_t a = -1;
+    for (size_t e = 0; e < num_experts; ++e) {
+      if (count_[e] < 2 || static_cast<int32_t>(e) == b) continue;
+      if (a < 0 || expert_loads[e] / (count_[e] - 1) <
+                       expert_loads[sz(a)] / (count_[sz(a)] - 1)) {
+        a = static_cast<int32_t>(e);
+      }
+    }
+    if (a < 0 || expert_loads[sz(a)] / (count_[sz(a)] - 1) >= replica(sz(b))) return false;
+    size_t slot = num_slots;
+    for (size_t s = 0; s < num_slots; ++s) {
+      const size_t r = s / slots_per_rank;
+      if (q_[s] != a || r == avoid || on_rank(r, b)) continue;
+      if (slot == num_slots || load_[r] < load_[slot / slots_per_rank]) slot = s;
+    }
+    if (slot == num_slots) return false;
+    const int64_t delta = (b != current[slot]) - (a != current[slot]);
+    if (moves_ + delta > budget) return false;
+    q_[slot] = b;
+    moves_ += delta;
+    recount(expert_loads, num_ranks);
+    return true;
+  };
+
+  // Replica counts where they must change: no replica may be above the goal.
+  while (true) {
+    size_t b = 0;
+    for (size_t e = 1; e < num_experts; ++e) {
+      if (replica(e) > replica(b)) b = e;
+    }
+    if (replica(b) <= goal || !hand_over(static_cast<int32_t>(b), num_slots)) break;
+  }
+
+  // Swaps (or hand-overs) on the hottest rank.
+  struct Choice {
+    bool fits = false;
+    int delta = 3;
+    double hot = std::numeric_limits<double>::infinity();
+    size_t i = 0;
+    size_t j = 0;
+  };
+  auto better = [](const Choice& x, const Choice& y) {
+    if (x.fits != y.fits) return x.fits;
+    if (x.fits) return x.delta < y.delta || (x.delta == y.delta && x.hot < y.hot);
+    return x.hot < y.hot || (x.hot == y.hot && x.delta < y.delta);
+  };
+  for (size_t step = 0; step < 4 * num_slots; ++step) {
+    const size_t h = hottest();
+    const double hot = load_[h];
+    if (hot <= goal) return true;
+    Choice best;
+    const size_t h_first = h * slots_per_rank;
+    for (size_t q = 0; q < sz(num_ranks); ++q) {
+      const double cold = load_[q];
+      // max(hot - d, cold + d) >= (hot + cold) / 2: no swap with q beats the best unless a
+      // fitting one may still save moves.
+      if (q == h || cold >= hot || (!best.fits && (hot + cold) / 2 >= best.hot)) continue;
+      const size_t q_first = q * slots_per_rank;
+      for (size_t i = h_first; i < h_first + slots_per_rank; ++i) {
+        const double x = weight_[i];
+        for (size_t j = q_first; j < q_first + slots_per_rank; ++j) {
+          const double d = x - weight_[j];
+          if (!((d > 0) & (d < hot - cold))) continue;
+          Choice c;
+          c.hot = std::max(hot - d, cold + d);
+          c.fits = c.hot <= goal;
+          const int32_t a = q_[i];
+          const int32_t b = q_[j];
+          c.delta = (a != current[j]) + (b != current[i]) - (a != current[i]) - (b != current[j]);
+          c.i = i;
+          c.j = j;
+          if (!better(c, best) || moves_ + c.delta > budget) continue;
+          if (a == b || on_rank(q, a) || on_rank(h, b)) continue;
+          best = c;
+        }
+      }
+    }
+    if (best.delta <= 2) {
+      std::swap(q_[best.i], q_[best.j]);
+      moves_ += best.delta;
+      recount(expert_loads, num_ranks);
+      continue;
+    }
+    // No swap lowers the hottest rank: a replica more for its heaviest expert per replica.
+    size_t b = num_slots;
+    for (size_t i = h_first; i < h_first + slots_per_rank; ++i) {
+      if (b == num_slots || weight_[i] > weight_[b]) b = i;
+    }
+    before_.assign(q_.begin(), q_.end());
+    const int64_t moves_before = moves_;
+    if (!hand_over(q_[b], h) || load_[hottest()] >= hot) {
+      q_.swap(before_);
+      moves_ = moves_before;
+      recount(expert_loads, num_ranks);
+      return false;
+    }
+  }
+  return load_[hottest()] <= goal;
+}
+
+}  // namespace eplb::planner

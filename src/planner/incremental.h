@@ -1,0 +1,69 @@
+// Policy `balanced` from a deployed placement: minimal movement.
+//
+// A fresh plan changes almost every slot (DeepSeek's: ~99.5%), so every expert's weights move.
+// Starting from the current placement instead, we move only what buys balance:
+//   1. goal: the hottest rank of a fresh `balanced` plan of these loads, plus
+//      PlanOptions::move_tolerance mean rank loads;
+//   2. replicas change expert where replica counts must: while some replica alone is above the
+//      goal, the most loaded expert per replica takes a slot from the expert that loses least
+//      by giving one up (one moved slot each);
+//   3. while the hottest rank is above the goal, the swap of two replicas (or, when no swap
+//      lowers it, a slot handed to an expert of the hottest rank) that reaches the goal with
+//      the fewest moved slots, else lowers the hottest rank most; a slot moved back to its
+//      current expert counts as a move undone;
+//   4. never more than PlanOptions::max_moves moved slots (-1: no limit). A goal the search
+//      cannot reach falls back to the fresh plan with its ranks relabelled to keep the most
+//      replicas in place (a maximum-weight matching of ranks), when that fits the budget; that
+//      plan is also taken when the search moved more than a quarter of the slots and it
+//      moves fewer.
+// With nodes and groups (hierarchical), only the relabelled fresh plan is used, ranks matched
+// within their node, or the current placement unchanged when that plan moves more than
+// max_moves slots. Moves are counted per slot (phy2log[s] != current[s]).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "eplb/planner.h"
+#include "planner/assignment.h"
+#include "planner/balanced.h"
+
+namespace eplb::planner {
+
+// Reuses its buffers between calls; not thread-safe.
+class IncrementalPlanner {
+ public:
+  // `expert_loads` [num_experts], `current` [num_slots] -> `phy2log` [num_slots]; options
+  // already checked.
+  void plan(std::span<const double> expert_loads, const PlanOptions& options,
+            std::span<const int32_t> current, std::span<int32_t> phy2log);
+
+ private:
+  // The fresh plan in fresh_ with its ranks relabelled to keep the most of `current` in
+  // place -> `out` [num_slots]. Returns the moved slots.
+  int64_t match_fresh(std::span<const int32_t> current, int32_t num_ranks, int32_t num_nodes,
+                      std::span<int32_t> out);
+  // Searches from `current` (steps 2-3) in q_; returns whether the goal was reached.
+  bool search(std::span<const double> expert_loads, std::span<const int32_t> current,
+              int32_t num_ranks, double goal, int64_t budget);
+  // Rank loads and replica counts of q_ from scratch.
+  void recount(std::span<const double> expert_loads, int32_t num_ranks);
+
+  BalancedPlanner fresh_;
+  std::vector<int32_t> fresh_phy2log_;  // [num_slots]
+  std::vector<int32_t> matched_;        // [num_slots]
+  std::vector<int32_t> q_;              // [num_slots] the search's placement
+  std::vector<int32_t> before_;         // [num_slots] q_ before a tentative hand-over
+  std::vector<int32_t> count_;          // [num_experts]
+  std::vector<double> load_;            // [num_ranks]
+  std::vector<double> weight_;          // [num_slots] tokens of each replica of q_
+  int64_t moves_ = 0;                   // slots of q_ that differ from current
+  std::vector<int32_t> overlap_;        // [ranks_per_node^2]
+  std::vector<int32_t> column_;         // [ranks_per_node]
+  std::vector<int32_t> tally_;          // [num_experts] scratch, zero between uses
+  std::vector<int32_t> row_;
+  AssignmentScratch assignment_;
+};
+
+}  // namespace eplb::planner

@@ -1,0 +1,203 @@
+#include "planner/topology.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "planner/refine.h"
+
+namespace eplb::planner {
+namespace {
+
+size_t sz(int32_t n) { return static_cast<size_t>(n); }
+
+// Safety cap on refinement swaps, per slot.
+constexpr int kMaxSwapsPerSlot = 2;
+
+}  // namespace
+
+double cross_node_share(std::span<const double> expert_loads, std::span<const int32_t> phy2log,
+                        std::span<const double> routing_weight, int32_t num_nodes,
+                        int32_t num_groups) {
+  const size_t slots_per_node = phy2log.size() / sz(num_nodes);
+  const size_t group_size = expert_loads.size() / sz(num_groups);
+  std::vector<double> served(sz(num_groups) * sz(num_nodes), 0.0);  // [group, node]
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    const auto e = sz(phy2log[s]);
+    served[e / group_size * sz(num_nodes) + s / slots_per_node] +=
+        expert_loads[e] * routing_weight[s];
+  }
+  double total = 0;
+  double outside = 0;
+  for (size_t g = 0; g < sz(num_groups); ++g) {
+    const auto first = served.begin() + static_cast<ptrdiff_t>(g * sz(num_nodes));
+    const double group = std::accumulate(first, first + num_nodes, 0.0);
+    total += group;
+    outside += group - *std::max_element(first, first + num_nodes);
+  }
+  return total > 0 ? outside / total : 0.0;
+}
+
+double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOptions& options,
+                            std::span<int32_t> phy2log) {
+  const auto num_experts = static_cast<int32_t>(expert_loads.size());
+  const int32_t num_nodes = options.num_nodes;
+  const int32_t num_groups = options.num_groups;
+  const int32_t group_size = num_experts / num_groups;
+  const int32_t ranks_per_node = options.num_ranks / num_nodes;
+  const int32_t slots_per_rank = options.num_slots / options.num_ranks;
+  const int32_t slots_per_node = options.num_slots / num_nodes;
+  const double total = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0);
+
+  // 1. Groups onto nodes: longest first, then swaps.
+  runs_.resize(sz(num_groups));
+  for (int32_t g = 0; g < num_groups; ++g) {
+    double sum = 0;
+    for (int32_t j = 0; j < group_size; ++j) sum += expert_loads[sz(g * group_size + j)];
+    runs_[sz(g)] = {sum, g, 1};
+  }
+  sort_runs(runs_, run_order_, sorted_runs_);
+  packing_.reset(num_nodes, num_groups / num_nodes);
+  lpt_pack(runs_, /*spread=*/false, packing_, lpt_);
+  refine_swaps(packing_, kMaxSwapsPerSlot * num_groups);
+  home_.resize(sz(num_experts));
+  for (size_t k = 0; k < packing_.key.size(); ++k) {
+    const int32_t g = packing_.key[k];
+    const auto node = static_cast<int32_t>(k / sz(packing_.capacity));
+    for (int32_t j = 0; j < group_size; ++j) home_[sz(g * group_size + j)] = node;
+  }
+
+  // 2. Replica counts over the whole layer.
+  replica_count_.resize(sz(num_experts));
+  extra_expert_.resize(sz(options.num_slots - num_experts));
+  water_fill<double>(expert_loads, replica_count_, extra_expert_, replica_tree_);
+
+  // 3. Every replica at home, then the surplus of crowded nodes to nodes with free slots.
+  away_.assign(sz(num_experts) * sz(num_nodes), 0);
+  node_slots_.assign(sz(num_nodes), 0);
+  node_load_.assign(sz(num_nodes), 0.0);
+  for (int32_t e = 0; e < num_experts; ++e) {
+    const auto n = sz(home_[sz(e)]);
+    away_[sz(e) * sz(num_nodes) + n] = replica_count_[sz(e)];
+    node_slots_[n] += replica_count_[sz(e)];
+    node_load_[n] += expert_loads[sz(e)];
+  }
+  const double node_target = total / num_nodes;
+  auto replica_load = [&](int32_t e) { return expert_loads[sz(e)] / replica_count_[sz(e)]; };
+  for (int32_t n = 0; n < num_nodes; ++n) {
+    while (node_slots_[sz(n)] > slots_per_node) {
+      // The destination: the least loaded node with a free slot.
+      int32_t m = -1;
+      for (int32_t k = 0; k < num_nodes; ++k) {
+        if (node_slots_[sz(k)] < slots_per_node &&
+            (m < 0 || node_load_[sz(k)] < node_load_[sz(m)])) {
+          m = k;
+        }
+      }
+      // The replica: of a home expert with two or more replicas still at home, the one whose
+      // load is nearest what this node still has to shed per surplus slot.
+      const double aim = (node_load_[sz(n)] - node_target) /
+                         (node_slots_[sz(n)] - slots_per_node);
+      int32_t pick = -1;
+      double pick_gap = std::numeric_limits<double>::infinity();
+      for (int32_t e = 0; e < num_experts; ++e) {
+        if (home_[sz(e)] != n || away_[sz(e) * sz(num_nodes) + sz(n)] < 2) continue;
+        const double gap = std::abs(replica_load(e) - aim);
+        if (gap < pick_gap) {
+          pick_gap = gap;
+          pick = e;
+        }
+      }
+      if (pick < 0) {
+        // Nothing replicated left: the lightest expert on this node moves whole.
+        for (int32_t e = 0; e < num_experts; ++e) {
+          const int32_t here = away_[sz(e) * sz(num_nodes) + sz(n)];
+          if (here > 0 && (pick < 0 || replica_load(e) * here <
+                                           replica_load(pick) *
+                                               away_[sz(pick) * sz(num_nodes) + sz(n)])) {
+            pick = e;
+          }
+        }
+      }
+      --away_[sz(pick) * sz(num_nodes) + sz(n)];
+      ++away_[sz(pick) * sz(num_nodes) + sz(m)];
+      --node_slots_[sz(n)];
+      ++node_slots_[sz(m)];
+      node_load_[sz(n)] -= replica_load(pick);
+      node_load_[sz(m)] += replica_load(pick);
+    }
+  }
+
+  // Then node loads: the hottest node trades a replica of one of its replicated experts for the
+  // lightest replica of the coldest node (cheap to move: few tokens cross), the pair whose
+  // difference is nearest half their gap, until the hottest is within half the slack of the
+  // mean node load or no trade narrows the gap.
+  const double node_goal = node_target * (1 + options.balance_slack / 2);
+  for (int32_t step = 0; step < 4 * options.num_slots; ++step) {
+    const auto hot = static_cast<int32_t>(
+        std::max_element(node_load_.begin(), node_load_.end()) - node_load_.begin());
+    const auto cold = static_cast<int32_t>(
+        std::min_element(node_load_.begin(), node_load_.end()) - node_load_.begin());
+    const double gap = node_load_[sz(hot)] - node_load_[sz(cold)];
+    if (node_load_[sz(hot)] <= node_goal || hot == cold) break;
+    int32_t light = -1;  // lightest replica on the cold node
+    for (int32_t e = 0; e < num_experts; ++e) {
+      if (away_[sz(e) * sz(num_nodes) + sz(cold)] > 0 &&
+          (light < 0 || replica_load(e) < replica_load(light))) {
+        light = e;
+      }
+    }
+    // The replica of the hot node whose trade evens the pair best: of an expert that keeps a
+    // replica at home if one will do, else any.
+    int32_t heavy = -1;
+    for (const bool keep_home : {true, false}) {
+      double best = gap;
+      for (int32_t e = 0; e < num_experts; ++e) {
+        const int32_t here = away_[sz(e) * sz(num_nodes) + sz(hot)];
+        if (here == 0 || e == light || (keep_home && here < 2 && home_[sz(e)] == hot)) continue;
+        const double d = replica_load(e) - replica_load(light);
+        const double worse = std::max(gap - d, d);  // the larger side of the pair's new gap
+        if (d > 0 && d < gap && worse < best) {
+          best = worse;
+          heavy = e;
+        }
+      }
+      if (heavy >= 0) break;
+    }
+    if (heavy < 0) break;
+    const double d = replica_load(heavy) - replica_load(light);
+    --away_[sz(heavy) * sz(num_nodes) + sz(hot)];
+    ++away_[sz(heavy) * sz(num_nodes) + sz(cold)];
+    --away_[sz(light) * sz(num_nodes) + sz(cold)];
+    ++away_[sz(light) * sz(num_nodes) + sz(hot)];
+    node_load_[sz(hot)] -= d;
+    node_load_[sz(cold)] += d;
+  }
+
+  // 4. Each node packs its replicas on its ranks, then refines towards the layer's bound.
+  double bound = 0;
+  for (int32_t n = 0; n < num_nodes; ++n) {
+    bound = std::max(bound, node_load_[sz(n)] / ranks_per_node);
+  }
+  for (int32_t e = 0; e < num_experts; ++e) bound = std::max(bound, replica_load(e));
+  const double target = bound * (1 + options.balance_slack);
+  double hottest = 0;
+  for (int32_t n = 0; n < num_nodes; ++n) {
+    runs_.clear();
+    for (int32_t e = 0; e < num_experts; ++e) {
+      const int32_t here = away_[sz(e) * sz(num_nodes) + sz(n)];
+      if (here > 0) runs_.push_back({replica_load(e), e, here});
+    }
+    sort_runs(runs_, run_order_, sorted_runs_);
+    packing_.reset(ranks_per_node, slots_per_rank);
+    lpt_pack(runs_, /*spread=*/true, packing_, lpt_);
+    refine_to_target(packing_, {target, kMaxSwapsPerSlot * slots_per_node, 2}, pair_swap_);
+    std::copy(packing_.key.begin(), packing_.key.end(),
+              phy2log.begin() + static_cast<ptrdiff_t>(sz(n) * sz(slots_per_node)));
+    hottest = std::max(hottest, *std::max_element(packing_.load.begin(), packing_.load.end()));
+  }
+  return hottest;
+}
+
+}  // namespace eplb::planner

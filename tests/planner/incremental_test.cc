@@ -1,0 +1,84 @@
+// Minimal movement from a deployed placement, and the rank matching it falls back on.
+//
+// Toy world: 4 ranks x 3 slots, 8 experts.
+#include "planner/incremental.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "planner/assignment.h"
+#include "planner/rank_load.h"
+
+namespace eplb::planner {
+namespace {
+
+PlanOptions toy(int max_moves = -1, double tolerance = 0) {
+  PlanOptions o;
+  o.num_ranks = 4;
+  o.num_slots = 12;
+  o.max_moves = max_moves;
+  o.move_tolerance = tolerance;
+  return o;
+}
+
+double hottest(const std::vector<double>& loads, const std::vector<int32_t>& phy2log) {
+  std::vector<int32_t> count;
+  std::vector<double> rank_load;
+  return max_rank_load(loads, phy2log, 4, count, rank_load);
+}
+
+int64_t moved(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  int64_t n = 0;
+  for (size_t s = 0; s < a.size(); ++s) n += a[s] != b[s];
+  return n;
+}
+
+TEST(Incremental, KeepsAPlacementThatIsAlreadyAsGoodAsAFreshPlan) {
+  // The fresh plan of these loads, planned again from itself: nothing moves.
+  const std::vector<double> loads = {8, 8, 8, 8, 4, 4, 4, 4};
+  BalancedPlanner fresh;
+  std::vector<int32_t> current(12);
+  fresh.plan(loads, toy(), current);
+  IncrementalPlanner incremental;
+  std::vector<int32_t> next(12);
+  incremental.plan(loads, toy(), current, next);
+  EXPECT_EQ(next, current);
+}
+
+TEST(Incremental, MovesFewSlotsWhenOneExpertHeatsUp) {
+  // Planned for uniform loads; then expert 0 triples. A fresh plan moves most slots.
+  const std::vector<double> before = {6, 6, 6, 6, 6, 6, 6, 6};
+  const std::vector<double> after = {18, 6, 6, 6, 6, 6, 6, 6};
+  BalancedPlanner fresh;
+  std::vector<int32_t> current(12);
+  fresh.plan(before, toy(), current);
+  std::vector<int32_t> replanned(12);
+  fresh.plan(after, toy(), replanned);
+  IncrementalPlanner incremental;
+  std::vector<int32_t> next(12);
+  incremental.plan(after, toy(), current, next);
+  EXPECT_LE(hottest(after, next), hottest(after, replanned) * (1 + 1e-12));
+  EXPECT_LE(moved(current, next), moved(current, replanned));
+  EXPECT_LE(moved(current, next), 4);
+  // A budget of one move: at most one slot changes, and it is spent on balance.
+  incremental.plan(after, toy(1, 0), current, next);
+  EXPECT_LE(moved(current, next), 1);
+  EXPECT_LE(hottest(after, next), hottest(after, current));
+}
+
+TEST(Assignment, FindsTheMaximumWeightMatching) {
+  // Greedy takes 9 (row 0 -> col 0) and then 1: 10; the best is 8 + 7 = 15.
+  const std::vector<int32_t> weight = {9, 8, 7, 1};
+  std::vector<int32_t> column(2);
+  AssignmentScratch scratch;
+  max_weight_assignment(weight, 2, column, scratch);
+  EXPECT_EQ(column, (std::vector<int32_t>{1, 0}));
+  const std::vector<int32_t> identity = {3, 0, 0, 0, 3, 0, 0, 0, 3};
+  std::vector<int32_t> three(3);
+  max_weight_assignment(identity, 3, three, scratch);
+  EXPECT_EQ(three, (std::vector<int32_t>{0, 1, 2}));
+}
+
+}  // namespace
+}  // namespace eplb::planner
