@@ -21,8 +21,9 @@
 namespace {
 
 std::string version_text() {
-  return fmt::format("eplb {} ({} build; CUDA: no; MPI: no)", EPLB_VERSION_STRING,
-                     EPLB_BUILD_TYPE);
+  return fmt::format("eplb {} ({} build; CUDA kernels: {}; NCCL: {}; MPI: {})",
+                     EPLB_VERSION_STRING, EPLB_BUILD_TYPE, EPLB_HAS_CUDA, EPLB_HAS_NCCL,
+                     EPLB_HAS_MPI);
 }
 
 }  // namespace
