@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is needed, builds the release preset and runs all unit, property,
 # CLI and MPI tests plus a short benchmark smoke run; the Python package's tests (pip install
-# into build/venv, pytest); then the C++ tests again under ASan + UBSan, and the runtime's
-# threaded tests under ThreadSanitizer.
+# into build/venv, pytest); then the C++ tests again under ASan + UBSan, the runtime's threaded
+# tests under ThreadSanitizer, and a short libFuzzer run of every parser (scripts/fuzz.sh).
 #   EPLB_SKIP_SANITIZERS=1 scripts/test.sh   # release tests only (quick local loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +27,6 @@ if [[ "${EPLB_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$jobs" --target eplb_runtime_tests
   ctest --preset tsan -j "$jobs" -L runtime
+
+  FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_JOBS="$jobs" scripts/fuzz.sh
 fi

@@ -25,10 +25,13 @@ void check_routing_weight(const Placement& p, std::vector<std::string>& problems
                        " values, expected num_layers x num_slots = " + std::to_string(expected));
     return;
   }
+  // Shares are summed per expert only when num_experts <= num_slots (else already a problem):
+  // num_experts may be a claim (max expert id + 1) far larger than the file.
+  const bool sum_shares = p.num_experts <= p.num_slots;
   for (int l = 0; l < p.num_layers; ++l) {
     auto experts = p.layer_phy2log(l);
     auto weights = p.layer_routing_weight(l);
-    std::vector<double> sum(static_cast<size_t>(p.num_experts), 0.0);
+    std::vector<double> sum(sum_shares ? static_cast<size_t>(p.num_experts) : 0, 0.0);
     for (size_t s = 0; s < weights.size(); ++s) {
       const double w = weights[s];
       if (!std::isfinite(w) || w < 0) {
@@ -37,9 +40,9 @@ void check_routing_weight(const Placement& p, std::vector<std::string>& problems
         continue;
       }
       const int32_t e = experts[s];
-      if (e >= 0 && e < p.num_experts) sum[static_cast<size_t>(e)] += w;
+      if (sum_shares && e >= 0 && e < p.num_experts) sum[static_cast<size_t>(e)] += w;
     }
-    for (int e = 0; e < p.num_experts; ++e) {
+    for (int e = 0; e < static_cast<int>(sum.size()); ++e) {
       const double total = sum[static_cast<size_t>(e)];
       if (total > 0 && std::fabs(total - 1.0) > 1e-6) {
         problems.push_back("routing_weight[" + std::to_string(l) + "]: shares of expert " +
@@ -88,19 +91,24 @@ std::vector<std::string> check_placement(const Placement& p) {
                        " slots, expected num_layers x num_slots = " + std::to_string(expected));
     return problems;
   }
+  // With fewer slots than experts (reported above) every layer misses at least
+  // num_experts - num_slots experts: they are not listed one by one, and nothing is sized by
+  // num_experts, which a file can inflate (an expert id of 10^9 in a 6-slot vllm-ascend map made
+  // this list 10^9 messages; found by fuzz/fuzz_ascend_json).
+  const bool list_missing = p.num_experts <= p.num_slots;
   for (int l = 0; l < p.num_layers; ++l) {
     auto row = p.layer_phy2log(l);
-    std::vector<bool> present(static_cast<size_t>(p.num_experts), false);
+    std::vector<bool> present(list_missing ? static_cast<size_t>(p.num_experts) : 0, false);
     for (size_t s = 0; s < row.size(); ++s) {
       const int32_t e = row[s];
       if (e < 0 || e >= p.num_experts) {
         problems.push_back(at("phy2log", static_cast<size_t>(l), s) + ": expert " + std::to_string(e) +
                            " out of range [0, " + std::to_string(p.num_experts) + ")");
-      } else {
+      } else if (list_missing) {
         present[static_cast<size_t>(e)] = true;
       }
     }
-    for (int e = 0; e < p.num_experts; ++e) {
+    for (int e = 0; e < static_cast<int>(present.size()); ++e) {
       if (!present[static_cast<size_t>(e)]) {
         const std::string layer = l < static_cast<int>(p.layer_ids.size())
                                       ? std::to_string(p.layer_ids[static_cast<size_t>(l)])

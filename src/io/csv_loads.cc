@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <string>
@@ -62,8 +63,7 @@ std::string_view unquote(std::string_view s) {
 
 }  // namespace
 
-LoadMatrix read_csv_loads(const std::string& path) {
-  const std::string content = read_file(path);
+LoadMatrix parse_csv_loads(std::string_view content, const std::string& path) {
   std::string_view text = content;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark
 
@@ -93,10 +93,17 @@ LoadMatrix read_csv_loads(const std::string& path) {
   if (num_columns <= expert_column) throw Error(where(0) + "no expert columns");
   if (first_row >= lines.size()) throw Error(path + ": no rows of loads after the header");
 
+  if (lines.size() - first_row > static_cast<size_t>(INT_MAX) ||
+      num_columns - expert_column > static_cast<size_t>(INT_MAX)) {
+    throw Error(path + ": too many rows or columns");
+  }
   LoadMatrix m;
   m.num_layers = static_cast<int>(lines.size() - first_row);
   m.num_experts = static_cast<int>(num_columns - expert_column);
-  m.values.reserve(static_cast<size_t>(m.num_layers) * static_cast<size_t>(m.num_experts));
+  // rows x columns is a claim until every row is read (a header of 10^6 columns over 10^6 short
+  // lines would ask for 10^12 loads); every value takes at least a digit and a separator.
+  m.values.reserve(std::min(static_cast<size_t>(m.num_layers) * static_cast<size_t>(m.num_experts),
+                            content.size() / 2 + 1));
   std::map<int, size_t> line_of_layer;  // layer id -> line index, to report repeats
   for (size_t l = first_row; l < lines.size(); ++l) {
     if (lines[l].empty()) throw Error(where(l) + "blank line between rows of loads");
@@ -140,6 +147,10 @@ LoadMatrix read_csv_loads(const std::string& path) {
     }
   }
   return m;
+}
+
+LoadMatrix read_csv_loads(const std::string& path) {
+  return parse_csv_loads(read_file(path), path);
 }
 
 }  // namespace eplb

@@ -9,6 +9,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "eplb/load_matrix.h"
@@ -26,6 +27,14 @@ LoadMatrix read_npy_loads(const std::string& path, const std::optional<IndexRang
 // SGLang expert-distribution dump as JSON: {"logical_count": [layers][experts]} or
 // [steps][layers][experts] summed over `window`.
 LoadMatrix read_sglang_loads(const std::string& path, const std::optional<IndexRange>& window);
+
+// The same readers over file contents already in memory (`path` only names the file in
+// messages); what the fuzzers under fuzz/ call.
+LoadMatrix parse_csv_loads(std::string_view content, const std::string& path);
+LoadMatrix parse_npy_loads(std::string_view bytes, const std::string& path,
+                           const std::optional<IndexRange>& window);
+LoadMatrix parse_sglang_loads(std::string_view text, const std::string& path,
+                              const std::optional<IndexRange>& window);
 
 // TensorRT-LLM statistics directory (meta_info.json + rank{r}.safetensors), summed over ranks
 // and over the iterations in options.window; per-slot counts are mapped back to logical

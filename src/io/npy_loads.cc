@@ -28,8 +28,8 @@ std::string index_text(const std::vector<int64_t>& shape, size_t flat_index) {
 
 }  // namespace
 
-LoadMatrix read_npy_loads(const std::string& path, const std::optional<IndexRange>& window) {
-  const std::string bytes = read_file(path);
+LoadMatrix parse_npy_loads(std::string_view bytes, const std::string& path,
+                           const std::optional<IndexRange>& window) {
   const NpyArray array = parse_npy(bytes, path);
   const size_t ndim = array.shape.size();
   if (ndim != 2 && ndim != 3) {
@@ -38,7 +38,10 @@ LoadMatrix read_npy_loads(const std::string& path, const std::optional<IndexRang
   }
   const int64_t num_layers = array.shape[ndim - 2];
   const int64_t num_experts = array.shape[ndim - 1];
-  if (num_layers <= 0 || num_experts <= 0 || num_layers > INT_MAX || num_experts > INT_MAX) {
+  // A 3-D array of 0 steps holds no data, so its [layers, experts] are unchecked claims: refused
+  // before they size the matrix.
+  if (num_layers <= 0 || num_experts <= 0 || num_layers > INT_MAX || num_experts > INT_MAX ||
+      array.num_elements == 0) {
     throw Error(path + ": shape " + shape_text(array.shape) + ": no loads");
   }
   int64_t first_step = 0, end_step = 1;
@@ -62,6 +65,10 @@ LoadMatrix read_npy_loads(const std::string& path, const std::optional<IndexRang
     }
   }
   return m;
+}
+
+LoadMatrix read_npy_loads(const std::string& path, const std::optional<IndexRange>& window) {
+  return parse_npy_loads(read_file(path), path, window);
 }
 
 }  // namespace eplb

@@ -16,6 +16,7 @@
 
 #include "eplb/error.h"
 #include "eplb/file_util.h"
+#include "io/json_depth.h"
 #include "io/placement_formats.h"
 
 namespace eplb {
@@ -236,6 +237,7 @@ void check_writable(const Placement& p, const char* where) {
 }
 
 nlohmann::json parse_json(const std::string& text, const std::string& path) {
+  check_json_depth(text, path);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {

@@ -1,9 +1,12 @@
 #include "io/safetensors.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "eplb/error.h"
+#include "io/json_depth.h"
 #include "io/load_formats.h"
 
 namespace eplb {
@@ -106,6 +109,7 @@ std::vector<SafetensorsTensor> parse_safetensors(std::string_view bytes, const s
   }
   const std::string_view header_text = bytes.substr(8, static_cast<size_t>(header_length));
   const std::string_view data = bytes.substr(8 + static_cast<size_t>(header_length));
+  check_json_depth(header_text, path + ": header");
   json header;
   try {
     header = json::parse(header_text.begin(), header_text.end());
@@ -119,6 +123,30 @@ std::vector<SafetensorsTensor> parse_safetensors(std::string_view bytes, const s
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;
     tensors.push_back(parse_entry(name, entry, data, path + ": tensor \"" + name + "\""));
+  }
+  // Tensors may not share bytes (the format's rule): otherwise a few MB of header entries all
+  // naming one large data range would claim terabytes of counts from a small file.
+  std::vector<std::pair<size_t, const SafetensorsTensor*>> by_begin;
+  for (const SafetensorsTensor& t : tensors) {
+    if (!t.data.empty())
+      by_begin.emplace_back(static_cast<size_t>(t.data.data() - data.data()), &t);
+  }
+  std::sort(by_begin.begin(), by_begin.end());
+  for (size_t i = 1; i < by_begin.size(); ++i) {
+    const auto& [begin, t] = by_begin[i];
+    const auto& [prev_begin, prev] = by_begin[i - 1];
+    if (begin < prev_begin + prev->data.size()) {
+      auto range = [](size_t b, const SafetensorsTensor* x) {
+        // Built by append: g++ 12 -O3 warns (-Wrestrict, a false positive) on "[" + string.
+        std::string text(1, '[');
+        return text.append(std::to_string(b))
+            .append(", ")
+            .append(std::to_string(b + x->data.size()))
+            .append("]");
+      };
+      throw Error(path + ": tensor \"" + t->name + "\": data_offsets " + range(begin, t) +
+                  " overlap those of tensor \"" + prev->name + "\" " + range(prev_begin, prev));
+    }
   }
   return tensors;
 }

@@ -17,6 +17,7 @@
 
 #include "eplb/error.h"
 #include "eplb/file_util.h"
+#include "io/json_depth.h"
 #include "io/load_formats.h"
 
 namespace eplb {
@@ -75,12 +76,22 @@ void block_shape(const json& block, const std::string& field, const std::string&
   }
 }
 
+// A matrix that records the shape the blocks must have but holds no values yet.
+LoadMatrix shape_only(size_t num_layers, size_t num_experts) {
+  LoadMatrix m;
+  m.num_layers = static_cast<int>(num_layers);
+  m.num_experts = static_cast<int>(num_experts);
+  return m;
+}
+
 }  // namespace
 
-LoadMatrix read_sglang_loads(const std::string& path, const std::optional<IndexRange>& window) {
+LoadMatrix parse_sglang_loads(std::string_view text, const std::string& path,
+                              const std::optional<IndexRange>& window) {
+  check_json_depth(text, path);
   json root;
   try {
-    root = json::parse(read_file(path));
+    root = json::parse(text);
   } catch (const json::exception& e) {
     throw Error(path + ": invalid JSON: " + json_reason(e));
   }
@@ -106,18 +117,30 @@ LoadMatrix read_sglang_loads(const std::string& path, const std::optional<IndexR
   if (!has_steps) {
     reject_window(window, path, "a 2-D logical_count [layers][experts]");
     block_shape(*counts, "logical_count", path, &num_layers, &num_experts);
-    LoadMatrix m = LoadMatrix::zeros(static_cast<int>(num_layers), static_cast<int>(num_experts));
+    // Checked before allocating: the first row alone must not size the matrix (a 1-row file of
+    // 10^6 experts followed by 10^6 empty rows claims 10^12 loads).
+    LoadMatrix m = shape_only(num_layers, num_experts);
+    add_block(*counts, "logical_count", path, false, &m);
+    m = LoadMatrix::zeros(static_cast<int>(num_layers), static_cast<int>(num_experts));
     add_block(*counts, "logical_count", path, true, &m);
     return m;
   }
   const auto [first, end] = resolve_window(window, static_cast<int64_t>(counts->size()), path);
   block_shape((*counts)[0], "logical_count[0]", path, &num_layers, &num_experts);
-  LoadMatrix m = LoadMatrix::zeros(static_cast<int>(num_layers), static_cast<int>(num_experts));
+  LoadMatrix m = shape_only(num_layers, num_experts);
+  for (size_t s = 0; s < counts->size(); ++s) {
+    add_block((*counts)[s], "logical_count[" + std::to_string(s) + "]", path, false, &m);
+  }
+  m = LoadMatrix::zeros(static_cast<int>(num_layers), static_cast<int>(num_experts));
   for (size_t s = 0; s < counts->size(); ++s) {
     const bool in_window = static_cast<int64_t>(s) >= first && static_cast<int64_t>(s) < end;
     add_block((*counts)[s], "logical_count[" + std::to_string(s) + "]", path, in_window, &m);
   }
   return m;
+}
+
+LoadMatrix read_sglang_loads(const std::string& path, const std::optional<IndexRange>& window) {
+  return parse_sglang_loads(read_file(path), path, window);
 }
 
 }  // namespace eplb

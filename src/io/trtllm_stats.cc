@@ -38,6 +38,7 @@
 
 #include "eplb/error.h"
 #include "eplb/file_util.h"
+#include "io/json_depth.h"
 #include "io/load_formats.h"
 #include "io/safetensors.h"
 
@@ -63,9 +64,11 @@ std::string join(const std::string& dir, const std::string& name) {
 // meta_info.json's num_experts: the length of every count tensor.
 int read_num_values(const std::string& dir) {
   const std::string path = join(dir, "meta_info.json");
+  const std::string text = read_file(path);
+  check_json_depth(text, path);
   json meta;
   try {
-    meta = json::parse(read_file(path));
+    meta = json::parse(text);
   } catch (const json::exception& e) {
     throw Error(path + ": invalid JSON: " + json_reason(e));
   }

@@ -77,7 +77,17 @@ std::map<std::string, YAML::Node> top_level(const YAML::Node& root, const std::s
   return fields;
 }
 
-Placement parse_document(const YAML::Node& root, const std::string& path, int num_experts) {
+// YAML aliases let a short file name one long row many times (`4: *row`, `5: *row`, ...), and
+// the rows are copied out in full: a billion-laughs file of a few MB could ask for 10^10 slots.
+// Without aliases every slot takes at least 2 bytes ("0,"), so this many slots per byte of text
+// (plus a floor for tiny files) leaves ample room for PyYAML's anchors on shared rows.
+constexpr size_t kMaxSlotsPerByte = 16;
+constexpr size_t kMinSlotBudget = size_t{1} << 16;
+
+Placement parse_document(const YAML::Node& root, const std::string& path, int num_experts,
+                         size_t text_size) {
+  const size_t max_slots = std::max(kMinSlotBudget, kMaxSlotsPerByte * text_size);
+  size_t num_cells = 0;  // slots over every layer so far
   const std::map<std::string, YAML::Node> fields = top_level(root, path);
   const auto slots = fields.find("num_slots");
   if (slots == fields.end()) throw Error(path + ": num_slots: missing");
@@ -110,6 +120,12 @@ Placement parse_document(const YAML::Node& root, const std::string& path, int nu
       throw Error(path + ": " + field + ": " + std::to_string(item.second.size()) +
                   " slots, expected num_slots = " + std::to_string(p.num_slots));
     }
+    num_cells += item.second.size();
+    if (num_cells > max_slots) {
+      throw Error(path + ": " + field + ": more than " + std::to_string(max_slots) +
+                  " slots in all for a " + std::to_string(text_size) +
+                  "-byte file (YAML aliases repeating rows?)");
+    }
     std::vector<int32_t>& row = rows[layer_id];
     for (size_t s = 0; s < item.second.size(); ++s) {
       row.push_back(yaml_int(item.second[s], field + "[" + std::to_string(s) + "]", path));
@@ -131,7 +147,7 @@ Placement parse_document(const YAML::Node& root, const std::string& path, int nu
 
 Placement parse_trtllm_yaml(const std::string& text, const std::string& path, int num_experts) {
   try {
-    return parse_document(YAML::Load(text), path, num_experts);
+    return parse_document(YAML::Load(text), path, num_experts, text.size());
   } catch (const YAML::ParserException& e) {
     throw Error(path + ": invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
                 std::to_string(e.mark.column + 1) + ": " + e.msg);
