@@ -7,17 +7,25 @@
 #include "planner/small_argmin.h"
 
 namespace eplb::planner {
+namespace {
+
+// eplb.py's shortcut when every pack takes one item: item i -> pack i. True when it applied.
+bool one_item_per_pack(int32_t num_items, int num_packs, std::span<int32_t> pack_index,
+                       std::span<int32_t> rank_in_pack) {
+  if (num_items / num_packs != 1) return false;
+  for (int32_t i = 0; i < num_items; ++i) {
+    pack_index[static_cast<size_t>(i)] = i;
+    rank_in_pack[static_cast<size_t>(i)] = 0;
+  }
+  return true;
+}
+
+}  // namespace
+
 void balanced_packing(std::span<const float> weight, int num_packs, std::span<int32_t> pack_index,
                       std::span<int32_t> rank_in_pack, PackingScratch& scratch) {
   const auto num_items = static_cast<int32_t>(weight.size());
-  const int32_t per_pack = num_items / num_packs;
-  if (per_pack == 1) {  // eplb.py's shortcut: item i -> pack i
-    for (int32_t i = 0; i < num_items; ++i) {
-      pack_index[static_cast<size_t>(i)] = i;
-      rank_in_pack[static_cast<size_t>(i)] = 0;
-    }
-    return;
-  }
+  if (one_item_per_pack(num_items, num_packs, pack_index, rank_in_pack)) return;
   auto& key = scratch.key;
   auto& order = scratch.order;
   key.resize(static_cast<size_t>(num_items));
@@ -33,14 +41,8 @@ void pack_in_order(std::span<const float> weight, std::span<const int32_t> order
                    std::span<int32_t> pack_index, std::span<int32_t> rank_in_pack,
                    PackingScratch& scratch) {
   const auto num_items = static_cast<int32_t>(weight.size());
+  if (one_item_per_pack(num_items, num_packs, pack_index, rank_in_pack)) return;
   const int32_t per_pack = num_items / num_packs;
-  if (per_pack == 1) {  // eplb.py's shortcut: item i -> pack i
-    for (int32_t i = 0; i < num_items; ++i) {
-      pack_index[static_cast<size_t>(i)] = i;
-      rank_in_pack[static_cast<size_t>(i)] = 0;
-    }
-    return;
-  }
   auto& pack_items = scratch.pack_items;
   auto& pack_weight = scratch.pack_weight;
   pack_items.assign(static_cast<size_t>(num_packs), 0);

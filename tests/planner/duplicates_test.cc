@@ -5,22 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <vector>
+#include "planner/packing_test_util.h"
 
 namespace eplb::planner {
 namespace {
-
-std::vector<int32_t> keys_of(const Packing& p) { return p.key; }
-
-// Loads a packing directly: `keys` and `weights` are pack-major.
-Packing make_packing(int32_t packs, int32_t capacity, std::vector<int32_t> keys,
-                     std::vector<double> weights) {
-  Packing p;
-  p.reset(packs, capacity);
-  p.key = std::move(keys);
-  p.weight = std::move(weights);
-  for (int32_t q = 0; q < packs; ++q) p.update_load(q);
-  return p;
-}
 
 TEST(SpreadDuplicates, SwapsADuplicateWithTheBestPartner) {
   // Pack 0 holds key 0 twice (2 + 2), pack 1 keys 1 and 2 (5 + 3), pack 2 keys 3 and 4

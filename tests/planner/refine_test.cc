@@ -6,20 +6,10 @@
 #include <vector>
 
 #include "planner/duplicates.h"
+#include "planner/packing_test_util.h"
 
 namespace eplb::planner {
 namespace {
-
-// Loads a packing directly: `keys` and `weights` are pack-major.
-Packing make_packing(int32_t packs, int32_t capacity, std::vector<int32_t> keys,
-                     std::vector<double> weights) {
-  Packing p;
-  p.reset(packs, capacity);
-  p.key = std::move(keys);
-  p.weight = std::move(weights);
-  for (int32_t q = 0; q < packs; ++q) p.update_load(q);
-  return p;
-}
 
 TEST(RefineSwaps, LowersTheHottestPackToTheOptimum) {
   // {8, 7} = 15 and {2, 1} = 3: swapping 7 and 1 gives {8, 1} = 9 and {7, 2} = 9.
