@@ -10,6 +10,7 @@
 
 #include "eplb/balance.h"
 #include "eplb/error.h"
+#include "support/test_support.h"
 
 namespace eplb {
 namespace {
@@ -31,16 +32,7 @@ PlanOptions toy_options(Policy policy = Policy::kBalanced) {
   return o;
 }
 
-// The message of the eplb::Error that `f` throws, or "" when it throws none.
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using eplb::testing::error_of;
 
 TEST(PlanOptions, ParsesAndNamesPolicies) {
   for (Policy p : {Policy::kBalanced, Policy::kDeepSeek, Policy::kGreedy}) {
@@ -61,7 +53,7 @@ TEST(PlanOptions, ErrorsNameTheFlag) {
   EXPECT_NE(with([](PlanOptions& o) { o.num_slots = 2; }).find("--slots 2"), std::string::npos);
   EXPECT_NE(with([](PlanOptions& o) { o.num_nodes = 3; }).find("--nodes 3"), std::string::npos);
   EXPECT_NE(with([](PlanOptions& o) { o.num_groups = 3; }).find("--groups 3"), std::string::npos);
-  EXPECT_EQ(with([](PlanOptions&) {}), "");
+  EXPECT_EQ(with([](PlanOptions&) {}), "(no error)");  // valid options: no error
 }
 
 TEST(Plan, CarriesShapeAndLayerIds) {

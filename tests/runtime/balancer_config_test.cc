@@ -13,6 +13,7 @@
 
 #include "eplb/error.h"
 #include "eplb/placement_io.h"
+#include "support/test_support.h"
 
 namespace eplb {
 namespace {
@@ -26,16 +27,7 @@ BalancerConfig base() {
   return c;
 }
 
-// The message of the eplb::Error `f` throws ("" when it does not throw).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using eplb::testing::error_of;
 
 #define EXPECT_ERROR_HAS(expr, text)                                     \
   do {                                                                   \
