@@ -195,14 +195,24 @@ def plan(
     policy: PolicyName = "balanced",
     current: Optional[Placement] = None,
     layer_ids: Optional[Sequence[int]] = None,
+    routing: Literal["even", "weighted"] = "even",
+    topology: Literal["relaxed", "strict"] = "relaxed",
+    max_moves: int = -1,
+    tolerance: float = 0.0,
+    slack: float = 0.002,
 ) -> Placement:
-    """Plans a placement for every layer, like `eplb plan`.
+    """Plans a placement for every layer, like `eplb plan` (same options as its flags).
 
     loads: LoadMatrix, or [num_layers, num_experts] token counts (layer_ids: their layer ids,
     default 0..num_layers-1). num_slots: physical slots per layer over all ranks, a multiple of
     num_ranks and >= num_experts. current: the deployed placement, from which incremental
     policies start (matched to the loads' layers). Layers without data keep the default (or
-    current) placement. Returns phy2log [num_layers, num_slots]. The GIL is released.
+    current) placement. routing="weighted" also solves routing_weight [num_layers, num_slots]
+    (each replica's share of its expert's tokens). topology: with num_nodes/num_groups, keep
+    groups on nodes ("strict") or cross nodes where that balances better ("relaxed").
+    max_moves (per layer; -1: no limit) and tolerance (max/mean given up for fewer moved
+    slots) apply with current. slack: refinement stops within this factor of the lower bound.
+    Returns phy2log [num_layers, num_slots]. The GIL is released.
     """
 
 class LayerBalanceDict(TypedDict):

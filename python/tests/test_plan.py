@@ -101,6 +101,23 @@ def test_plan_with_current_starts_from_it(toy_loads):
     assert again.phy2log.shape == first.phy2log.shape
 
 
+def test_weighted_routing_shares_sum_to_one_per_expert(toy_loads):
+    p = eplb.plan(toy_loads, num_ranks=4, num_slots=12, routing="weighted")
+    assert p.routing_weight is not None and p.routing_weight.shape == (2, 12)
+    assert (p.routing_weight >= 0).all()
+    for layer in range(2):
+        sums = np.bincount(p.phy2log[layer], weights=p.routing_weight[layer], minlength=8)
+        np.testing.assert_allclose(sums, np.ones(8), atol=1e-9)
+    assert eplb.plan(toy_loads, num_ranks=4, num_slots=12).routing_weight is None
+
+
+def test_max_moves_bounds_moved_slots_per_layer(toy_loads):
+    first = eplb.plan(toy_loads, num_ranks=4, num_slots=12)
+    shifted = np.roll(toy_loads, 3, axis=1)  # the hot experts move
+    again = eplb.plan(shifted, num_ranks=4, num_slots=12, current=first, max_moves=2)
+    assert ((again.phy2log != first.phy2log).sum(axis=1) <= 2).all()
+
+
 def test_zero_layer_keeps_default(toy_loads):
     loads = toy_loads.copy()
     loads[1] = 0
@@ -116,6 +133,8 @@ def test_zero_layer_keeps_default(toy_loads):
         (dict(num_ranks=4, num_slots=12, policy="best"), "--policy best: unknown policy"),
         (dict(num_ranks=4, num_slots=12, num_groups=3), "--groups 3 does not divide"),
         (dict(num_ranks=4, num_slots=12, num_nodes=3), "--ranks 4 is not divisible by --nodes 3"),
+        (dict(num_ranks=4, num_slots=12, routing="uneven"), "--routing uneven"),
+        (dict(num_ranks=4, num_slots=12, topology="loose"), "--topology loose"),
     ],
 )
 def test_bad_options_raise_cli_messages(toy_loads, kwargs, message):
