@@ -15,6 +15,7 @@ namespace eplb {
 namespace {
 
 using load_test::error_of;
+using load_test::window;
 using load_test::loads_fixture;
 using load_test::row;
 using load_test::ScratchDir;
@@ -38,12 +39,6 @@ std::string int64_bytes(std::initializer_list<int64_t> values) {
   size_t i = 0;
   for (int64_t v : values) std::memcpy(&bytes[8 * i++], &v, 8);
   return bytes;
-}
-
-LoadReadOptions window(int64_t begin, std::optional<int64_t> end) {
-  LoadReadOptions options;
-  options.window = IndexRange{begin, end};
-  return options;
 }
 
 TEST(NpyLoads, Static2DGivesLayerIdsFromZero) {

@@ -14,16 +14,11 @@ namespace eplb {
 namespace {
 
 using load_test::error_of;
+using load_test::layers;
 using load_test::loads_fixture;
 using load_test::row;
 using load_test::ScratchDir;
 using ::testing::HasSubstr;
-
-LoadReadOptions layers(int64_t begin, std::optional<int64_t> end) {
-  LoadReadOptions options;
-  options.layers = IndexRange{begin, end};
-  return options;
-}
 
 TEST(LoadReader, DetectsFormatFromPath) {
   EXPECT_EQ(detect_load_format(loads_fixture("trtllm_stats")), LoadFormat::kTrtllmStats);

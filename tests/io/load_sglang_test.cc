@@ -13,16 +13,11 @@ namespace eplb {
 namespace {
 
 using load_test::error_of;
+using load_test::window;
 using load_test::loads_fixture;
 using load_test::row;
 using load_test::ScratchDir;
 using ::testing::HasSubstr;
-
-LoadReadOptions window(int64_t begin, std::optional<int64_t> end) {
-  LoadReadOptions options;
-  options.window = IndexRange{begin, end};
-  return options;
-}
 
 TEST(SglangLoads, TwoDimensionalDump) {
   const LoadMatrix m = read_loads(loads_fixture("sglang_2d.json"));

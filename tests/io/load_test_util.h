@@ -18,6 +18,7 @@
 
 #include "eplb/error.h"
 #include "eplb/load_matrix.h"
+#include "eplb/load_reader.h"
 #include "support/test_support.h"
 
 namespace eplb::load_test {
@@ -29,6 +30,20 @@ using testing::slurp;
 // tests/data/loads/<name>: the fixtures tests/data/loads/make_samples.py writes.
 inline std::string loads_fixture(const std::string& name) {
   return std::string(EPLB_TEST_DATA_DIR) + "/loads/" + name;
+}
+
+// Read options selecting steps/iterations [begin, end) (--window A:B).
+inline LoadReadOptions window(int64_t begin, std::optional<int64_t> end) {
+  LoadReadOptions options;
+  options.window = IndexRange{begin, end};
+  return options;
+}
+
+// Read options selecting rows [begin, end) (--layers A:B).
+inline LoadReadOptions layers(int64_t begin, std::optional<int64_t> end) {
+  LoadReadOptions options;
+  options.layers = IndexRange{begin, end};
+  return options;
 }
 
 // Row `layer_idx` of `m` as a vector, for EXPECT_EQ.

@@ -18,18 +18,13 @@ namespace eplb {
 namespace {
 
 using load_test::error_of;
+using load_test::window;
 using load_test::loads_fixture;
 using load_test::make_i64_safetensors;
 using load_test::row;
 using load_test::ScratchDir;
 using load_test::slurp;
 using ::testing::HasSubstr;
-
-LoadReadOptions window(int64_t begin, std::optional<int64_t> end) {
-  LoadReadOptions options;
-  options.window = IndexRange{begin, end};
-  return options;
-}
 
 // iter_weight * (e + 1) + layer_weight for each of the 8 experts.
 std::vector<double> expected_row(int iter_weight, int layer_weight) {
