@@ -26,11 +26,14 @@ LoadMatrix read_load_flags(const LoadFlags& flags, const Placement* placement) {
   return read_loads(flags.path, options);
 }
 
-Placement read_placement_for(const std::string& path, const std::string& flag, int num_ranks,
-                             const LoadMatrix& loads) {
+Placement read_placement_flag(const std::string& path, int num_ranks) {
   PlacementReadOptions options;
   options.num_ranks = num_ranks;
-  const Placement placement = read_placement(path, options);
+  return read_placement(path, options);
+}
+
+Placement fit_to_loads(const Placement& placement, const std::string& path,
+                       const std::string& flag, const LoadMatrix& loads) {
   if (placement.num_experts != loads.num_experts) {
     throw Error(flag + " " + path + ": placement has " + std::to_string(placement.num_experts) +
                 " experts but the loads have " + std::to_string(loads.num_experts));

@@ -26,11 +26,14 @@ void add_load_flags(CLI::App& command, LoadFlags& flags);
 // Reads the loads selected by the flags; `placement` maps per-slot statistics to experts.
 LoadMatrix read_load_flags(const LoadFlags& flags, const Placement* placement = nullptr);
 
-// Reads a placement file given by `flag` (e.g. "--current") with an optional rank count
-// (needed for TensorRT-LLM YAML, checked against the others), aligned to the loads' layers and
-// checked against their expert count.
-Placement read_placement_for(const std::string& path, const std::string& flag, int num_ranks,
-                             const LoadMatrix& loads);
+// Reads a placement file with an optional rank count (needed for TensorRT-LLM YAML, checked
+// against the others).
+Placement read_placement_flag(const std::string& path, int num_ranks);
+
+// `placement` (read from `path`, given by `flag`, e.g. "--current") checked against the loads'
+// expert count and aligned to their layers.
+Placement fit_to_loads(const Placement& placement, const std::string& path,
+                       const std::string& flag, const LoadMatrix& loads);
 
 // The format to write `path` in: --format when given, else from the extension, else eplb.
 PlacementFormat output_format(const std::string& format_flag, const std::string& path);

@@ -124,7 +124,8 @@ void run_plan(const PlanFlags& flags) {
   check_plan_options(options, loads.num_experts);
   std::optional<Placement> current;
   if (!flags.current.empty()) {
-    current = read_placement_for(flags.current, "--current", flags.num_ranks, loads);
+    current = fit_to_loads(read_placement_flag(flags.current, flags.num_ranks), flags.current,
+                           "--current", loads);
     if (current->num_slots != options.num_slots || current->num_ranks != options.num_ranks) {
       throw Error(fmt::format("--current {}: has {} slots on {} ranks, but --slots {} --ranks {}",
                               flags.current, current->num_slots, current->num_ranks,

@@ -60,9 +60,7 @@ void run_report(const ReportFlags& flags) {
   std::optional<Placement> placement;
   if (!flags.placement.empty()) {
     // Per-slot statistics need the placement to be read first; align it after the loads.
-    PlacementReadOptions options;
-    options.num_ranks = flags.num_ranks;
-    placement = read_placement(flags.placement, options);
+    placement = read_placement_flag(flags.placement, flags.num_ranks);
   } else if (flags.num_ranks <= 0) {
     throw Error("--ranks is required without --placement (experts are then laid out "
                 "contiguously over that many ranks)");
@@ -71,7 +69,7 @@ void run_report(const ReportFlags& flags) {
   std::string under = fmt::format("{} experts contiguous on {} ranks", loads.num_experts,
                                   flags.num_ranks);
   if (placement) {
-    placement = read_placement_for(flags.placement, "--placement", flags.num_ranks, loads);
+    placement = fit_to_loads(*placement, flags.placement, "--placement", loads);
     under = fmt::format("placement {}: {} slots on {} ranks{}", flags.placement,
                         placement->num_slots, placement->num_ranks,
                         placement->has_routing_weight() ? ", weighted routing" : "");
