@@ -95,13 +95,35 @@ int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_
 void IncrementalPlanner::recount(std::span<const double> expert_loads, int32_t num_ranks) {
   count_.assign(expert_loads.size(), 0);
   for (int32_t e : q_) ++count_[sz(e)];
-  load_.assign(sz(num_ranks), 0.0);
   weight_.resize(q_.size());
-  const size_t slots_per_rank = q_.size() / sz(num_ranks);
   for (size_t s = 0; s < q_.size(); ++s) {
     const auto e = sz(q_[s]);
     weight_[s] = expert_loads[e] / count_[e];
-    load_[s / slots_per_rank] += weight_[s];
+  }
+  load_.resize(sz(num_ranks));
+  sorted_.resize(q_.size());
+  std::iota(sorted_.begin(), sorted_.end(), 0);
+  for (size_t r = 0; r < sz(num_ranks); ++r) refresh_rank(r);
+}
+
+void IncrementalPlanner::refresh_rank(size_t r) {
+  const size_t slots_per_rank = q_.size() / load_.size();
+  const size_t first = r * slots_per_rank;
+  double sum = 0;  // slot order: the same sums as eplb::rank_loads()
+  for (size_t s = first; s < first + slots_per_rank; ++s) sum += weight_[s];
+  load_[r] = sum;
+  // Insertion sort of the rank's slots by weight descending (ties: lower slot first).
+  int32_t* order = sorted_.data() + first;
+  for (size_t k = 1; k < slots_per_rank; ++k) {
+    const int32_t slot = order[k];
+    const double w = weight_[sz(slot)];
+    size_t m = k;
+    for (; m > 0; --m) {
+      const int32_t prev = order[m - 1];
+      if (weight_[sz(prev)] > w || (weight_[sz(prev)] == w && prev < slot)) break;
+      order[m] = prev;
+    }
+    order[m] = slot;
   }
 }
 
@@ -157,10 +179,14 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     if (replica(b) <= goal || !hand_over(static_cast<int32_t>(b), num_slots)) break;
   }
 
-  // Swaps (or hand-overs) on the hottest rank.
+  // Swaps (or hand-overs) on the hottest rank. The swap taken is the best by this order: one
+  // that reaches the goal first, then fewest moves (delta: -2..2), then the coolest result
+  // max(hot - d, cold + d). A swap of two slots that both hold their current expert moves two
+  // slots, so it is the best only if it is the coolest swap of all (`coolest` below); swaps
+  // that move fewer involve a slot already moved, few enough to try them all (`special`).
   struct Choice {
     bool fits = false;
-    int delta = 3;
+    int delta = 3;  // 3: none
     double hot = std::numeric_limits<double>::infinity();
     size_t i = 0;
     size_t j = 0;
@@ -174,37 +200,109 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     const size_t h = hottest();
     const double hot = load_[h];
     if (hot <= goal) return true;
-    Choice best;
     const size_t h_first = h * slots_per_rank;
+    // Swap i (on h) <-> j (on q): its choice.
+    auto choice = [&](size_t i, size_t j, double cold) {
+      const double d = weight_[i] - weight_[j];
+      const int32_t a = q_[i];
+      const int32_t b = q_[j];
+      Choice c;
+      c.hot = std::max(hot - d, cold + d);
+      c.fits = c.hot <= goal;
+      c.delta = (a != current[j]) + (b != current[i]) - (a != current[i]) - (b != current[j]);
+      c.i = i;
+      c.j = j;
+      return c;
+    };
+    // Whether that swap is allowed: within the budget, no expert beside itself.
+    auto allowed = [&](const Choice& c, size_t q) {
+      const int32_t a = q_[c.i];
+      const int32_t b = q_[c.j];
+      return moves_ + c.delta <= budget && a != b && !on_rank(q, a) && !on_rank(h, b);
+    };
+
+    // The coolest allowed swap: for each item x of h, the partners of q nearest x - gap / 2
+    // (weights sorted descending), walking outwards until one is allowed.
+    Choice coolest;
     for (size_t q = 0; q < sz(num_ranks); ++q) {
       const double cold = load_[q];
-      // max(hot - d, cold + d) >= (hot + cold) / 2: no swap with q beats the best unless a
-      // fitting one may still save moves.
-      if (q == h || cold >= hot || (!best.fits && (hot + cold) / 2 >= best.hot)) continue;
-      const size_t q_first = q * slots_per_rank;
-      for (size_t i = h_first; i < h_first + slots_per_rank; ++i) {
+      const double gap = hot - cold;
+      if (q == h || gap <= 0 || (hot + cold) / 2 >= coolest.hot) continue;
+      const int32_t* hs = sorted_.data() + h_first;
+      const int32_t* qs = sorted_.data() + q * slots_per_rank;
+      const auto cap = static_cast<ptrdiff_t>(slots_per_rank);
+      ptrdiff_t below = 0;  // first partner at or below the aim
+      for (ptrdiff_t k = 0; k < cap; ++k) {
+        const auto i = sz(hs[k]);
         const double x = weight_[i];
-        for (size_t j = q_first; j < q_first + slots_per_rank; ++j) {
+        const double aim = x - gap / 2;
+        while (below < cap && weight_[sz(qs[below])] > aim) ++below;
+        ptrdiff_t up = below - 1;
+        ptrdiff_t down = below;
+        while (true) {
+          const bool up_ok = up >= 0 && x - weight_[sz(qs[up])] > 0;
+          const bool down_ok = down < cap && x - weight_[sz(qs[down])] < gap;
+          if (!up_ok && !down_ok) break;
+          const bool take_up = up_ok && (!down_ok || weight_[sz(qs[up])] - aim <=
+                                                         aim - weight_[sz(qs[down])]);
+          const auto j = sz(take_up ? qs[up--] : qs[down++]);
+          if (std::max(hot - (x - weight_[j]), cold + (x - weight_[j])) >= coolest.hot) break;
+          const Choice c = choice(i, j, cold);
+          if (!allowed(c, q)) continue;
+          coolest = c;
+          break;
+        }
+      }
+    }
+    // Swaps with a slot already moved, where they could beat the best: max(hot - d, cold + d)
+    // within `bound` (weights sorted descending: d rises along q's slots, falls along h's).
+    Choice best = coolest;
+    moved_.clear();
+    for (size_t s = 0; s < num_slots; ++s) {
+      if (q_[s] != current[s]) moved_.push_back(s);
+    }
+    auto bound = [&] { return best.fits ? goal : best.hot; };
+    auto consider = [&](size_t i, size_t j, size_t q, double cold) {
+      const double d = weight_[i] - weight_[j];
+      const double b = bound();
+      if (!((d > 0) & (d < hot - cold) & (hot - d <= b) & (cold + d <= b))) return;
+      const Choice c = choice(i, j, cold);
+      if (better(c, best) && allowed(c, q)) best = c;
+    };
+    const auto h_moved = std::equal_range(
+        moved_.begin(), moved_.end(), h_first,
+        [&](size_t x, size_t y) { return x / slots_per_rank < y / slots_per_rank; });
+    for (size_t q = 0, m = 0; q < sz(num_ranks); ++q) {
+      const size_t q_first = q * slots_per_rank;
+      const size_t m_first = m;
+      while (m < moved_.size() && moved_[m] < q_first + slots_per_rank) ++m;
+      const double cold = load_[q];
+      if (q == h || hot + cold > 2 * bound()) continue;
+      for (auto it = h_moved.first; it != h_moved.second; ++it) {  // moved on h, any of q
+        const double x = weight_[*it];
+        for (size_t t = 0; t < slots_per_rank; ++t) {
+          const auto j = sz(sorted_[q_first + t]);
           const double d = x - weight_[j];
-          if (!((d > 0) & (d < hot - cold))) continue;
-          Choice c;
-          c.hot = std::max(hot - d, cold + d);
-          c.fits = c.hot <= goal;
-          const int32_t a = q_[i];
-          const int32_t b = q_[j];
-          c.delta = (a != current[j]) + (b != current[i]) - (a != current[i]) - (b != current[j]);
-          c.i = i;
-          c.j = j;
-          if (!better(c, best) || moves_ + c.delta > budget) continue;
-          if (a == b || on_rank(q, a) || on_rank(h, b)) continue;
-          best = c;
+          if (d >= hot - cold || cold + d > bound()) break;
+          consider(*it, j, q, cold);
+        }
+      }
+      for (size_t k = m_first; k < m; ++k) {  // moved on q, any of h
+        const double y = weight_[moved_[k]];
+        for (size_t t = 0; t < slots_per_rank; ++t) {
+          const auto i = sz(sorted_[h_first + t]);
+          const double d = weight_[i] - y;
+          if (d <= 0 || hot - d > bound()) break;
+          consider(i, moved_[k], q, cold);
         }
       }
     }
     if (best.delta <= 2) {
       std::swap(q_[best.i], q_[best.j]);
+      std::swap(weight_[best.i], weight_[best.j]);
       moves_ += best.delta;
-      recount(expert_loads, num_ranks);
+      refresh_rank(h);
+      refresh_rank(best.j / slots_per_rank);
       continue;
     }
     // No swap lowers the hottest rank: a replica more for its heaviest expert per replica.

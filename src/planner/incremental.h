@@ -47,8 +47,10 @@ class IncrementalPlanner {
   // Searches from `current` (steps 2-3) in q_; returns whether the goal was reached.
   bool search(std::span<const double> expert_loads, std::span<const int32_t> current,
               int32_t num_ranks, double goal, int64_t budget);
-  // Rank loads and replica counts of q_ from scratch.
+  // Replica counts, weights, rank loads and sorted_ of q_ from scratch.
   void recount(std::span<const double> expert_loads, int32_t num_ranks);
+  // Rank r's load and sorted_ range after its slots changed.
+  void refresh_rank(size_t r);
 
   BalancedPlanner fresh_;
   std::vector<int32_t> fresh_phy2log_;  // [num_slots]
@@ -58,6 +60,8 @@ class IncrementalPlanner {
   std::vector<int32_t> count_;          // [num_experts]
   std::vector<double> load_;            // [num_ranks]
   std::vector<double> weight_;          // [num_slots] tokens of each replica of q_
+  std::vector<int32_t> sorted_;         // [num_slots] each rank's slots, weight descending
+  std::vector<size_t> moved_;           // slots of q_ that differ from current
   int64_t moves_ = 0;                   // slots of q_ that differ from current
   std::vector<int32_t> overlap_;        // [ranks_per_node^2]
   std::vector<int32_t> column_;         // [ranks_per_node]
