@@ -97,6 +97,8 @@ double ShareSolver::solve(std::span<const double> expert_loads, std::span<const 
 
   double scale = 0;
   for (double v : rank_load_) scale = std::max(scale, v);
+  double hottest = scale;
+  int flat_sweeps = 0;  // consecutive sweeps that did not lower the hottest rank
   for (int sweep = 0; sweep < kMaxSweeps && !replicated_.empty(); ++sweep) {
     double change = 0;
     for (int32_t e : replicated_) {
@@ -111,7 +113,10 @@ double ShareSolver::solve(std::span<const double> expert_loads, std::span<const 
         change = std::max(change, std::abs(part_[k] - old_[k - first]));
       }
     }
-    if (change <= 1e-9 * scale) break;
+    const double now = *std::max_element(rank_load_.begin(), rank_load_.end());
+    flat_sweeps = hottest - now <= 1e-9 * scale ? flat_sweeps + 1 : 0;
+    hottest = now;
+    if (change <= 1e-9 * scale || flat_sweeps >= kFlatSweeps) break;
   }
 
   // Shares per slot: a rank's part split evenly over the expert's slots there.
