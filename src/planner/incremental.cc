@@ -20,29 +20,50 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
                               std::span<const int32_t> current, std::span<int32_t> phy2log) {
   const int32_t num_ranks = options.num_ranks;
   fresh_phy2log_.resize(phy2log.size());
-  fresh_.plan(expert_loads, options, fresh_phy2log_);
   const bool hierarchical = options.num_nodes > 1 && options.num_groups % options.num_nodes == 0;
   const int64_t budget = options.max_moves < 0 ? kNoLimit : options.max_moves;
   matched_.resize(phy2log.size());
   tally_.assign(expert_loads.size(), 0);
   if (hierarchical) {
     // The relabelled fresh plan, if the budget allows it; else the current placement.
+    fresh_.plan(expert_loads, options, fresh_phy2log_);
     const int64_t matched_moves = match_fresh(current, num_ranks, options.num_nodes, matched_);
     const auto& best = matched_moves <= budget ? std::span<const int32_t>(matched_) : current;
     std::copy(best.begin(), best.end(), phy2log.begin());
     return;
   }
-  const double fresh_max =
-      max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
   const double mean =
       std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
-  // A goal equal to the fresh plan's hottest rank must not fail on summation order.
-  const double goal = (fresh_max + options.move_tolerance * mean) * (1 + 1e-12);
-  const bool reached = search(expert_loads, current, num_ranks, goal, budget);
+  // First goal: what a fresh plan aims for (the lower bound within balance_slack), without
+  // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
+  bound_count_.resize(expert_loads.size());
+  bound_extra_.resize(phy2log.size() - expert_loads.size());
+  water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_tree_);
+  double largest = mean;
+  for (size_t e = 0; e < expert_loads.size(); ++e) {
+    largest = std::max(largest, expert_loads[e] / bound_count_[e]);
+  }
+  const double aim = largest * (1 + options.balance_slack);
+  double goal = (aim + options.move_tolerance * mean) * (1 + 1e-12);
+  bool reached = search(expert_loads, current, num_ranks, goal, budget);
+  bool have_fresh = false;
+  if (!reached) {
+    // The aim may be out of reach: a fresh plan says how close one can get.
+    fresh_.plan(expert_loads, options, fresh_phy2log_);
+    have_fresh = true;
+    const double fresh_max =
+        max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
+    const double fresh_goal = (fresh_max + options.move_tolerance * mean) * (1 + 1e-12);
+    if (fresh_goal > goal) {
+      goal = fresh_goal;
+      reached = search(expert_loads, current, num_ranks, goal, budget);
+    }
+  }
   // The relabelled fresh plan only where the search failed or moved much: it keeps roughly a
   // rank's worth of matches at best, and costs an O(ranks^3) matching.
   bool take_matched = false;
   if (!reached || moves_ > static_cast<int64_t>(phy2log.size()) / 4) {
+    if (!have_fresh) fresh_.plan(expert_loads, options, fresh_phy2log_);
     const int64_t matched_moves = match_fresh(current, num_ranks, 1, matched_);
     take_matched = matched_moves <= budget && (!reached || matched_moves < moves_);
   }

@@ -2,8 +2,10 @@
 //
 // A fresh plan changes almost every slot (DeepSeek's: ~99.5%), so every expert's weights move.
 // Starting from the current placement instead, we move only what buys balance:
-//   1. goal: the hottest rank of a fresh `balanced` plan of these loads, plus
-//      PlanOptions::move_tolerance mean rank loads;
+//   1. goal: what a fresh `balanced` plan aims for (the lower bound within
+//      PlanOptions::balance_slack), plus PlanOptions::move_tolerance mean rank loads; only if
+//      the search cannot reach it, a fresh plan is made and its hottest rank (plus the
+//      tolerance) becomes the goal. A layer already within the goal costs no fresh plan;
 //   2. replicas change expert where replica counts must: while some replica alone is above the
 //      goal, the most loaded expert per replica takes a slot from the expert that loses least
 //      by giving one up (one moved slot each);
@@ -28,6 +30,7 @@
 #include "eplb/planner.h"
 #include "planner/assignment.h"
 #include "planner/balanced.h"
+#include "planner/replicate.h"
 
 namespace eplb::planner {
 
@@ -53,6 +56,9 @@ class IncrementalPlanner {
   void refresh_rank(size_t r);
 
   BalancedPlanner fresh_;
+  std::vector<int32_t> bound_count_;    // [num_experts] water-filling replica counts
+  std::vector<int32_t> bound_extra_;    // [num_slots - num_experts] scratch of water_fill
+  ReplicaTree<double> bound_tree_;
   std::vector<int32_t> fresh_phy2log_;  // [num_slots]
   std::vector<int32_t> matched_;        // [num_slots]
   std::vector<int32_t> q_;              // [num_slots] the search's placement
