@@ -217,8 +217,25 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     if (x.fits) return x.delta < y.delta || (x.delta == y.delta && x.hot < y.hot);
     return x.hot < y.hot || (x.hot == y.hot && x.delta < y.delta);
   };
+  // Ranks by load ascending (ties: lower index), kept sorted by insertion as loads change.
+  by_load_.resize(sz(num_ranks));
+  std::iota(by_load_.begin(), by_load_.end(), 0);
+  auto resort_ranks = [&] {
+    for (size_t k = 1; k < by_load_.size(); ++k) {
+      const int32_t r = by_load_[k];
+      const double v = load_[sz(r)];
+      size_t m = k;
+      for (; m > 0; --m) {
+        const int32_t p = by_load_[m - 1];
+        if (load_[sz(p)] < v || (load_[sz(p)] == v && p < r)) break;
+        by_load_[m] = p;
+      }
+      by_load_[m] = r;
+    }
+  };
   for (size_t step = 0; step < 4 * num_slots; ++step) {
-    const size_t h = hottest();
+    resort_ranks();
+    const size_t h = sz(by_load_.back());
     const double hot = load_[h];
     if (hot <= goal) return true;
     const size_t h_first = h * slots_per_rank;
@@ -245,10 +262,11 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     // The coolest allowed swap: for each item x of h, the partners of q nearest x - gap / 2
     // (weights sorted descending), walking outwards until one is allowed.
     Choice coolest;
-    for (size_t q = 0; q < sz(num_ranks); ++q) {
+    for (int32_t rank : by_load_) {
+      const auto q = sz(rank);
       const double cold = load_[q];
       const double gap = hot - cold;
-      if (q == h || gap <= 0 || (hot + cold) / 2 >= coolest.hot) continue;
+      if (gap <= 0 || (hot + cold) / 2 >= coolest.hot) break;  // the rest are warmer
       const int32_t* hs = sorted_.data() + h_first;
       const int32_t* qs = sorted_.data() + q * slots_per_rank;
       const auto cap = static_cast<ptrdiff_t>(slots_per_rank);
@@ -278,10 +296,6 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     // Swaps with a slot already moved, where they could beat the best: max(hot - d, cold + d)
     // within `bound` (weights sorted descending: d rises along q's slots, falls along h's).
     Choice best = coolest;
-    moved_.clear();
-    for (size_t s = 0; s < num_slots; ++s) {
-      if (q_[s] != current[s]) moved_.push_back(s);
-    }
     auto bound = [&] { return best.fits ? goal : best.hot; };
     auto consider = [&](size_t i, size_t j, size_t q, double cold) {
       const double d = weight_[i] - weight_[j];
@@ -290,31 +304,32 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       const Choice c = choice(i, j, cold);
       if (better(c, best) && allowed(c, q)) best = c;
     };
-    const auto h_moved = std::equal_range(
-        moved_.begin(), moved_.end(), h_first,
-        [&](size_t x, size_t y) { return x / slots_per_rank < y / slots_per_rank; });
-    for (size_t q = 0, m = 0; q < sz(num_ranks); ++q) {
-      const size_t q_first = q * slots_per_rank;
-      const size_t m_first = m;
-      while (m < moved_.size() && moved_[m] < q_first + slots_per_rank) ++m;
+    h_moved_.clear();
+    for (size_t i = h_first; i < h_first + slots_per_rank; ++i) {
+      if (q_[i] != current[i]) h_moved_.push_back(i);
+    }
+    for (int32_t rank : by_load_) {
+      const auto q = sz(rank);
       const double cold = load_[q];
-      if (q == h || hot + cold > 2 * bound()) continue;
-      for (auto it = h_moved.first; it != h_moved.second; ++it) {  // moved on h, any of q
-        const double x = weight_[*it];
+      if (q == h || hot + cold > 2 * bound()) break;  // the rest are warmer
+      const size_t q_first = q * slots_per_rank;
+      for (size_t i : h_moved_) {  // moved on h, any of q
+        const double x = weight_[i];
         for (size_t t = 0; t < slots_per_rank; ++t) {
           const auto j = sz(sorted_[q_first + t]);
           const double d = x - weight_[j];
           if (d >= hot - cold || cold + d > bound()) break;
-          consider(*it, j, q, cold);
+          consider(i, j, q, cold);
         }
       }
-      for (size_t k = m_first; k < m; ++k) {  // moved on q, any of h
-        const double y = weight_[moved_[k]];
+      for (size_t j = q_first; j < q_first + slots_per_rank; ++j) {  // moved on q, any of h
+        if (q_[j] == current[j]) continue;
+        const double y = weight_[j];
         for (size_t t = 0; t < slots_per_rank; ++t) {
           const auto i = sz(sorted_[h_first + t]);
           const double d = weight_[i] - y;
           if (d <= 0 || hot - d > bound()) break;
-          consider(i, moved_[k], q, cold);
+          consider(i, j, q, cold);
         }
       }
     }

@@ -67,7 +67,8 @@ class IncrementalPlanner {
   std::vector<double> load_;            // [num_ranks]
   std::vector<double> weight_;          // [num_slots] tokens of each replica of q_
   std::vector<int32_t> sorted_;         // [num_slots] each rank's slots, weight descending
-  std::vector<size_t> moved_;           // slots of q_ that differ from current
+  std::vector<int32_t> by_load_;        // [num_ranks] ranks by load ascending
+  std::vector<size_t> h_moved_;         // slots of the hottest rank that differ from current
   int64_t moves_ = 0;                   // slots of q_ that differ from current
   std::vector<int32_t> overlap_;        // [ranks_per_node^2]
   std::vector<int32_t> column_;         // [ranks_per_node]
