@@ -11,13 +11,17 @@
 //   next        the same placement scored on the following window (what serving sees)
 //   plan_ms     mean time of one re-plan of all layers
 // Robustness rows plan every window fresh from a decayed sum of past windows (weight `decay`
-// per window back) and score it in-sample and on the next window.
+// per window back), or from the mean (or the last window) of the last 4 windows plus k
+// standard deviations per expert (slack for volatile experts), and score it in-sample and on
+// the next window.
 //
 // Run: eplb_replan_curve [--window STEPS] [--workloads DIR]
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eplb/balance.h"
@@ -175,6 +179,46 @@ int main(int argc, char** argv) {
           ++r.plans;
         }
         print_row("fresh from decay " + std::to_string(decay).substr(0, 3), r);
+      }
+      // Robustness: fresh plans from the last window's loads, or the last `history` windows'
+      // mean, plus `k` standard deviations over those windows (slack for volatile experts: a
+      // hot-and-jumpy expert gets the replicas of its bad windows).
+      constexpr size_t kHistory = 4;
+      for (const auto& [from_mean, k] : {std::pair{true, 0.0}, std::pair{true, 1.0},
+                                        std::pair{false, 0.5}, std::pair{false, 1.0}}) {
+        Row r;
+        eplb::LoadMatrix guarded = windows[0];
+        for (size_t t = 1; t < windows.size(); ++t) {
+          const size_t first = t + 1 >= kHistory ? t + 1 - kHistory : 0;
+          const auto n = static_cast<double>(t + 1 - first);
+          for (size_t c = 0; c < guarded.values.size(); ++c) {
+            double sum = 0;
+            double squares = 0;
+            for (size_t u = first; u <= t; ++u) {
+              sum += windows[u].values[c];
+              squares += windows[u].values[c] * windows[u].values[c];
+            }
+            const double mean = sum / n;
+            const double base = from_mean ? mean : windows[t].values[c];
+            guarded.values[c] = base + k * std::sqrt(std::max(0.0, squares / n - mean * mean));
+          }
+          const auto start = std::chrono::steady_clock::now();
+          const eplb::Placement p = eplb::plan(guarded, options);
+          const auto stop = std::chrono::steady_clock::now();
+          r.plan_ms += std::chrono::duration<double, std::milli>(stop - start).count();
+          r.moved += static_cast<double>(eplb::count_moved_slots(fresh[t - 1], p)) / num_cells;
+          r.balance += mean_balance(windows[t], p);
+          r.fresh += mean_balance(windows[t], fresh[t]);
+          if (t + 1 < windows.size()) {
+            r.next += mean_balance(windows[t + 1], p);
+            ++r.next_plans;
+          }
+          ++r.plans;
+        }
+        char name[64];
+        std::snprintf(name, sizeof name, "%s + %.1f sd of %zu windows",
+                      from_mean ? "mean" : "last", k, kHistory);
+        print_row(name, r);
       }
     }
   } catch (const eplb::Error& e) {
