@@ -3,6 +3,7 @@
 // `before` is the --current placement, else the default deployment (slot i holds expert
 // i mod num_experts, slots split contiguously over ranks), scored on the same loads.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -33,6 +36,7 @@ struct PlanFlags {
   double slack = PlanOptions{}.balance_slack;
   int max_moves = -1;
   double tolerance = 0.0;
+  std::vector<int> exclude_ranks;
   std::string current;
   std::string format;
   std::string out;
@@ -57,6 +61,17 @@ nlohmann::json bound_json(const PlanReport& report) {
   }
   if (n == 0) return {{"mean", nullptr}, {"max", nullptr}};
   return {{"mean", sum / n}, {"max", worst}};
+}
+
+// [{"layer": id, "experts": [...]}] for the layers with experts on no live rank.
+nlohmann::json uncovered_json(const LoadMatrix& loads, const PlanReport& report) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t l = 0; l < report.layers.size(); ++l) {
+    if (report.layers[l].uncovered_experts.empty()) continue;
+    layers.push_back({{"layer", loads.layer_ids[l]},
+                      {"experts", report.layers[l].uncovered_experts}});
+  }
+  return layers;
 }
 
 std::string summary_cell(const BalanceReport& r, bool worst) {
@@ -95,6 +110,19 @@ void print_summary(const PlanFlags& flags, const LoadMatrix& loads, const Placem
     fmt::print("{} layer(s) without data kept their {} placement\n", without,
                flags.current.empty() ? "default" : "current");
   }
+  if (!flags.exclude_ranks.empty()) {
+    fmt::print("excluded ranks: {} (their slots keep their experts, routing weight 0)\n",
+               fmt::join(flags.exclude_ranks, ","));
+    if (report.layers_uncovered == 0) {
+      fmt::print("every expert has a slot on a live rank in every layer\n");
+    }
+    for (size_t l = 0; l < report.layers.size(); ++l) {
+      const std::vector<int32_t>& uncovered = report.layers[l].uncovered_experts;
+      if (uncovered.empty()) continue;
+      fmt::print("layer {}: {} expert(s) without a live slot (tokens dropped): {}\n",
+                 loads.layer_ids[l], uncovered.size(), fmt::join(uncovered, ","));
+    }
+  }
   if (moved_slots) {
     fmt::print("moved slots: {} of {} ({:.1f}%)\n", *moved_slots,
                static_cast<int64_t>(planned.num_layers) * planned.num_slots,
@@ -116,6 +144,7 @@ void run_plan(const PlanFlags& flags) {
   options.balance_slack = flags.slack;
   options.max_moves = flags.max_moves;
   options.move_tolerance = flags.tolerance;
+  options.excluded_ranks = flags.exclude_ranks;
   std::optional<PlacementFormat> format;
   if (!flags.out.empty()) format = output_format(flags.format, flags.out);
   else if (!flags.format.empty()) format = parse_placement_format(flags.format, "--format");
@@ -153,6 +182,14 @@ void run_plan(const PlanFlags& flags) {
 
   if (format) {
     warn_if_lossy(planned, *format, flags.out.empty() ? "stdout" : flags.out);
+    if (!flags.exclude_ranks.empty() && *format != PlacementFormat::kEplb) {
+      fmt::print(stderr,
+                 "eplb: warning: {}: the {} format cannot mark the excluded ranks: an engine "
+                 "loading it still routes tokens to ranks {} (--format eplb keeps them at "
+                 "routing weight 0)\n",
+                 flags.out.empty() ? "stdout" : flags.out, placement_format_name(*format),
+                 fmt::join(flags.exclude_ranks, ","));
+    }
     if (flags.out == "-") {
       if (flags.json) throw Error("--out - and --json both want stdout: give --out a file");
       std::fputs(format_placement(planned, *format).c_str(), stdout);
@@ -184,6 +221,8 @@ void run_plan(const PlanFlags& flags) {
     int duplicates = 0;
     for (const LayerReport& layer : report.layers) duplicates += layer.duplicates;
     out["duplicates"] = duplicates;
+    out["excluded_ranks"] = flags.exclude_ranks;
+    out["uncovered_experts"] = uncovered_json(loads, report);
     out["out"] = flags.out.empty() ? nlohmann::json(nullptr) : nlohmann::json(flags.out);
     if (format) out["format"] = placement_format_name(*format);
     fmt::print("{}\n", out.dump());
@@ -238,6 +277,11 @@ void add_plan_command(CLI::App& app) {
                       "with --current: max/mean the plan may lose against a fresh plan to move "
                       "fewer slots")
       ->capture_default_str();
+  command->add_option("--exclude-ranks", flags->exclude_ranks,
+                      "ranks out of service, e.g. 3,7: plan over the other ranks' slots only "
+                      "(excluded slots get routing weight 0; experts left without a live slot "
+                      "are reported)")
+      ->delimiter(',');
   command->add_option("--current", flags->current,
                       "the deployed placement: balance 'before' is scored on it, moves counted");
   command->add_option("--format", flags->format,

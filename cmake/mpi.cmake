@@ -2,6 +2,7 @@
 # end-to-end demo eplb-e2e (tools/e2e/*.cc) and the MPI tests, run under mpiexec with 4 ranks:
 #   mpi.eplb_mpi_tests  GoogleTest suite tests/mpi/*.cc (backend: collectives, exchange, faults)
 #   mpi.e2e             eplb-e2e --steps 60 --json, checked by tests/mpi/check_e2e.cmake
+#   mpi.e2e_fail_rank*  the same with --fail-rank (tests/mpi/check_e2e_fail_rank.cmake)
 # Included by the top-level CMakeLists.txt after eplb_lib is defined. The core never depends on
 # it: without an MPI installation (Debian: libopenmpi-dev openmpi-bin), or with
 # -DEPLB_WITH_MPI=OFF, nothing here is built.
@@ -79,6 +80,18 @@ if(EPLB_BUILD_TESTS)
   add_test(NAME mpi.e2e
            COMMAND ${CMAKE_COMMAND} "-DE2E_COMMAND=${eplb_e2e_command}"
                    -P ${eplb_root}/tests/mpi/check_e2e.cmake)
-  set_tests_properties(mpi.eplb_mpi_tests mpi.e2e PROPERTIES
+  # A lost rank (docs/e2e.md): rank 3 masked before step 5. With 16 redundant slots every
+  # expert it holds has a replica elsewhere (covered: bit-identical, nothing dropped); with the
+  # default redundancy, masked at step 30 it holds last replicas (restored, drops counted).
+  add_test(NAME mpi.e2e_fail_rank
+           COMMAND ${CMAKE_COMMAND}
+                   "-DE2E_COMMAND=${eplb_e2e_command};--redundant;16;--fail-rank;3;--fail-at-step;5"
+                   -P ${eplb_root}/tests/mpi/check_e2e_fail_rank.cmake)
+  add_test(NAME mpi.e2e_fail_rank_uncovered
+           COMMAND ${CMAKE_COMMAND}
+                   "-DE2E_COMMAND=${eplb_e2e_command};--fail-rank;2;--fail-at-step;30"
+                   -DCOVERED=OFF -P ${eplb_root}/tests/mpi/check_e2e_fail_rank.cmake)
+  set_tests_properties(mpi.eplb_mpi_tests mpi.e2e mpi.e2e_fail_rank mpi.e2e_fail_rank_uncovered
+    PROPERTIES
     LABELS mpi TIMEOUT 300 PROCESSORS 4 ENVIRONMENT "${eplb_mpi_test_env}")
 endif()

@@ -22,7 +22,9 @@ struct Placement {
   // [num_layers, num_slots] physical slot -> logical expert.
   std::vector<int32_t> phy2log;
   // Empty (replicas split their expert's tokens evenly), or [num_layers, num_slots]: the share
-  // of its logical expert's tokens each slot receives (shares of one expert sum to 1).
+  // of its logical expert's tokens each slot receives (shares of one expert sum to 1, or all
+  // are 0: the expert is not served, its slots lie on ranks excluded from service). A slot with
+  // share 0 takes no tokens.
   std::vector<double> routing_weight;
 
   // The default deployment of vLLM / vllm-ascend: slot i holds expert i mod num_experts.
@@ -43,7 +45,9 @@ struct Placement {
   // [num_experts] replicas of each logical expert in one layer.
   std::vector<int> replica_count(int layer_idx) const;
   // [num_experts, max_replicas] slots of each logical expert in one layer, ascending,
-  // -1 padded; `max_replicas` is set to the row width.
+  // -1 padded; `max_replicas` is set to the row width. Slots with routing_weight 0 (on ranks
+  // excluded from service) are left out: an expert whose slots all have share 0 gets a row of
+  // -1 (not served).
   std::vector<int32_t> log2phy(int layer_idx, int* max_replicas) const;
 
   // Row index of a layer id, or -1.

@@ -67,6 +67,16 @@ struct PlanOptions {
   // slots.
   int max_moves = -1;
   double move_tolerance = 0.0;
+  // Ranks taken out of service (failed or drained), each in [0, num_ranks), not all of them
+  // (--exclude-ranks): every layer is planned over the other ranks' slots only. Slots of
+  // excluded ranks keep their current expert (else the default one) and get routing_weight 0,
+  // so routing_weight is always produced when this is not empty; routing (ReplicaTable,
+  // Placement::log2phy) never picks them. Experts that get no slot on a live rank (fewer live
+  // slots than experts: the least loaded are left out) are listed in
+  // LayerReport::uncovered_experts, never dropped silently. With nodes, the node structure is
+  // kept when every node keeps the same number of live ranks, else the live ranks are planned
+  // as one node.
+  std::vector<int> excluded_ranks;
 };
 
 // Throws eplb::Error naming the flag (e.g. "--slots 290 is not divisible by --ranks 32")
@@ -86,6 +96,9 @@ struct LayerReport {
   double strict_max_over_mean = 0;  // topology: the strict placement's max/mean (0: not made)
   double cross_node_share = 0;      // topology: share of the groups' tokens served outside
                                     // the node holding most of each group
+  // With PlanOptions::excluded_ranks: logical experts with no slot on a live rank, ascending
+  // (their tokens cannot be served).
+  std::vector<int32_t> uncovered_experts;
 };
 
 // What planning found in every layer, with warnings worth an operator's attention.
@@ -93,6 +106,7 @@ struct PlanReport {
   std::vector<LayerReport> layers;    // [num_layers]
   int layers_relaxed = 0;             // layers with replicas off their group's node
   double cross_node_share = 0;        // token-weighted over layers with data (topology only)
+  int layers_uncovered = 0;           // layers with uncovered experts (excluded ranks)
   std::vector<std::string> warnings;  // one line each, e.g. why the topology was relaxed
 };
 
@@ -108,6 +122,8 @@ Placement plan(const LoadMatrix& loads, const PlanOptions& options, const Placem
 
 // Plans one layer: `expert_loads` [num_experts] -> `phy2log` [num_slots].
 // `current_phy2log` is empty or [num_slots]. The building block of plan() and of the runtime.
+// Throws eplb::Error with PlanOptions::excluded_ranks (routing needs the weights: use the
+// overload below).
 void plan_layer(std::span<const double> expert_loads, const PlanOptions& options,
                 std::span<const int32_t> current_phy2log, std::span<int32_t> phy2log);
 // The same, also writing `routing_weight` [num_slots] (each slot's share of its expert's

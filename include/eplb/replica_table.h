@@ -17,7 +17,7 @@ struct ReplicaTable {
   int num_slots = 0;       // physical slots of the layer over all ranks (phy2log.size())
   int slots_per_rank = 0;  // physical slots per rank; slot s lives on rank s / slots_per_rank
   // [num_experts + 1] row starts into `slot` / `cum_weight`; offset[num_experts] is the number
-  // of filled slots (num_slots minus the empty ones).
+  // of served slots (num_slots minus the empty and zero-share ones).
   std::vector<int32_t> offset;
   // [offset[num_experts]] physical slot ids grouped by logical expert, ascending within each.
   std::vector<int32_t> slot;
@@ -36,10 +36,12 @@ struct ReplicaTable {
 // Builds the table of one layer. `phy2log` [num_slots]: the logical expert in each physical
 // slot, -1 for an empty slot (left out of the table). `routing_weight`: empty (replicas split
 // their expert's tokens evenly), or [num_slots] the share of its logical expert's tokens each
-// slot gets; shares are normalised per expert, so they need only be >= 0 with a positive sum.
-// An expert with no replica gets an empty row (routing sends its tokens to slot -1).
+// slot gets; shares are normalised per expert, so they need only be >= 0. A slot with share 0
+// is left out like an empty one (it sits on an excluded or masked rank and must get no token
+// under any RoutePolicy). An expert with no replica, or only zero-share ones, gets an empty
+// row (routing sends its tokens to slot -1: not served).
 // Throws eplb::Error naming the slot for ids outside [-1, num_experts), num_slots not a
-// positive multiple of slots_per_rank, or bad weights (negative, not finite, all zero).
+// positive multiple of slots_per_rank, or bad weights (negative, not finite).
 ReplicaTable build_replica_table(std::span<const int32_t> phy2log, int num_experts,
                                  int slots_per_rank, std::span<const double> routing_weight = {});
 

@@ -52,14 +52,23 @@ std::vector<int> Placement::replica_count(int layer_idx) const {
 }
 
 std::vector<int32_t> Placement::log2phy(int layer_idx, int* max_replicas) const {
-  const std::vector<int> count = replica_count(layer_idx);
+  auto row = layer_phy2log(layer_idx);
+  auto weight = layer_routing_weight(layer_idx);
+  // Slots with share 0 (on excluded ranks) take no tokens: not listed.
+  auto served = [&](int s) {
+    const int32_t e = row[static_cast<size_t>(s)];
+    return e >= 0 && e < num_experts && (weight.empty() || weight[static_cast<size_t>(s)] != 0.0);
+  };
+  std::vector<int> count(static_cast<size_t>(num_experts), 0);
+  for (int s = 0; s < num_slots; ++s) {
+    if (served(s)) ++count[static_cast<size_t>(row[static_cast<size_t>(s)])];
+  }
   const int width = std::max(1, *std::max_element(count.begin(), count.end()));
   std::vector<int32_t> table(static_cast<size_t>(num_experts) * static_cast<size_t>(width), -1);
   std::vector<int> filled(static_cast<size_t>(num_experts), 0);
-  auto row = layer_phy2log(layer_idx);
   for (int s = 0; s < num_slots; ++s) {
+    if (!served(s)) continue;
     const int32_t e = row[static_cast<size_t>(s)];
-    if (e < 0 || e >= num_experts) continue;
     table[static_cast<size_t>(e) * static_cast<size_t>(width) +
           static_cast<size_t>(filled[static_cast<size_t>(e)]++)] = s;
   }

@@ -5,7 +5,7 @@
 
 #include "eplb/error.h"
 #include "eplb/planner.h"
-#include "planner/layer_planner.h"
+#include "planner/live_ranks.h"
 
 namespace eplb {
 namespace {
@@ -95,13 +95,14 @@ Placement plan(const LoadMatrix& loads, const PlanOptions& options, const Placem
   result.layer_ids = loads.layer_ids;
   const size_t cells = static_cast<size_t>(loads.num_layers) * static_cast<size_t>(options.num_slots);
   result.phy2log.resize(cells);
-  const bool weighted = options.routing == Routing::kWeighted;
+  // Excluded ranks are recorded as share 0 on their slots: routing needs the weights.
+  const bool weighted = options.routing == Routing::kWeighted || !options.excluded_ranks.empty();
   if (weighted) result.routing_weight.resize(cells);
   if (report != nullptr) {
     *report = PlanReport{};
     report->layers.resize(static_cast<size_t>(loads.num_layers));
   }
-  planner::LayerPlanner planner(options, loads.num_experts);
+  planner::LiveRankPlanner planner(options, loads.num_experts);
   const auto num_slots = static_cast<size_t>(options.num_slots);
   for (int l = 0; l < loads.num_layers; ++l) {
     std::span<double> weight;
@@ -111,7 +112,10 @@ Placement plan(const LoadMatrix& loads, const PlanOptions& options, const Placem
                  result.layer_phy2log(l), weight,
                  report != nullptr ? &report->layers[static_cast<size_t>(l)] : nullptr);
   }
-  if (report != nullptr) summarize_report(loads, options, *report);
+  if (report != nullptr) {
+    summarize_report(loads, options, *report);
+    planner::summarize_uncovered(loads.layer_ids, *report);
+  }
   return result;
 }
 
@@ -154,7 +158,7 @@ void plan_layer(std::span<const double> expert_loads, const PlanOptions& options
       }
     }
   }
-  planner::LayerPlanner planner(options, num_experts);
+  planner::LiveRankPlanner planner(options, num_experts);
   planner.plan(expert_loads, current_phy2log, phy2log, routing_weight, report);
 }
 

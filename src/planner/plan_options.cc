@@ -1,6 +1,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "eplb/error.h"
 #include "eplb/planner.h"
@@ -89,6 +90,20 @@ void check_plan_options(const PlanOptions& o, int num_experts) {
   }
   if (!(o.relax_threshold >= 0) || !std::isfinite(o.relax_threshold)) {
     fail("--relax-threshold " + number(o.relax_threshold) + " must be a finite number >= 0");
+  }
+  std::vector<char> excluded(static_cast<size_t>(o.num_ranks), 0);
+  for (int rank_idx : o.excluded_ranks) {
+    if (rank_idx < 0 || rank_idx >= o.num_ranks) {
+      fail("--exclude-ranks: rank " + std::to_string(rank_idx) + " out of range [0, " +
+           std::to_string(o.num_ranks) + ")");
+    }
+    if (excluded[static_cast<size_t>(rank_idx)]++ != 0) {
+      fail("--exclude-ranks: rank " + std::to_string(rank_idx) + " is listed twice");
+    }
+  }
+  if (!o.excluded_ranks.empty() && o.excluded_ranks.size() == static_cast<size_t>(o.num_ranks)) {
+    fail("--exclude-ranks excludes all " + std::to_string(o.num_ranks) +
+         " ranks (at least one must serve)");
   }
 }
 

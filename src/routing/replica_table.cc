@@ -30,6 +30,11 @@ ReplicaTable build_replica_table(std::span<const int32_t> phy2log, int num_exper
   table.num_slots = static_cast<int>(num_slots);
   table.slots_per_rank = slots_per_rank;
   table.offset.assign(static_cast<size_t>(num_experts) + 1, 0);
+  // A slot with share 0 takes no tokens under any route policy (e.g. a slot on an excluded
+  // or masked rank), so it is left out like an empty one.
+  auto served = [&](size_t s) {
+    return phy2log[s] != -1 && (routing_weight.empty() || routing_weight[s] != 0.0);
+  };
   for (size_t s = 0; s < num_slots; ++s) {
     const int32_t expert_idx = phy2log[s];
     if (expert_idx == -1) continue;
@@ -41,6 +46,7 @@ ReplicaTable build_replica_table(std::span<const int32_t> phy2log, int num_exper
       fail("routing_weight[" + std::to_string(s) + "]: " + std::to_string(routing_weight[s]) +
            " is not a finite share >= 0");
     }
+    if (!served(s)) continue;
     ++table.offset[static_cast<size_t>(expert_idx) + 1];
   }
   for (size_t e = 0; e < static_cast<size_t>(num_experts); ++e)
@@ -51,7 +57,7 @@ ReplicaTable build_replica_table(std::span<const int32_t> phy2log, int num_exper
   table.slot.resize(num_filled);
   std::vector<int32_t> next(table.offset.begin(), table.offset.end() - 1);
   for (size_t s = 0; s < num_slots; ++s) {
-    if (phy2log[s] == -1) continue;
+    if (!served(s)) continue;
     table.slot[static_cast<size_t>(next[static_cast<size_t>(phy2log[s])]++)] =
         static_cast<int32_t>(s);
   }
@@ -66,9 +72,6 @@ ReplicaTable build_replica_table(std::span<const int32_t> phy2log, int num_exper
     double total = 0;
     for (size_t r = begin; r < end; ++r) {
       total += routing_weight.empty() ? 1.0 : routing_weight[static_cast<size_t>(table.slot[r])];
-    }
-    if (!(total > 0)) {
-      fail("routing_weight: shares of expert " + std::to_string(e) + " are all zero");
     }
     double running = 0;
     for (size_t r = begin; r < end; ++r) {

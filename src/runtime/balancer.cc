@@ -33,6 +33,7 @@ const char* balancer_event_name(BalancerEventKind kind) {
     case BalancerEventKind::kPlanTaken: return "plan_taken";
     case BalancerEventKind::kPlanLate: return "plan_late";
     case BalancerEventKind::kPlanFailed: return "plan_failed";
+    case BalancerEventKind::kPlanTimedOut: return "plan_timed_out";
     case BalancerEventKind::kLayerPosted: return "layer_posted";
     case BalancerEventKind::kLayerCommitted: return "layer_committed";
     case BalancerEventKind::kLayerFailed: return "layer_failed";
@@ -74,11 +75,15 @@ Balancer::Impl::Impl(BalancerConfig c, Communicator& comm_ref, ExpertWeightStore
                   std::to_string(config.layer_updates_per_iter));
     }
   }
-  tables.reserve(sz(config.num_layers));
-  for (int l = 0; l < config.num_layers; ++l) {
-    tables.push_back(
-        build_replica_table(placement.layer_phy2log(l), config.num_experts, slots_per_rank));
+  if (config.lost_expert_policy == LostExpertPolicy::kRestore && store != nullptr &&
+      store->bytes_per_expert() > 0 && !callbacks.load_expert) {
+    throw Error("Balancer: lost_expert_policy restore needs BalancerCallbacks::load_expert (the "
+                "weights of experts whose every replica is on a masked rank)");
   }
+  masked.assign(sz(num_ranks), 0);
+  lost.resize(sz(config.num_layers));
+  tables.resize(sz(config.num_layers));
+  for (int l = 0; l < config.num_layers; ++l) rebuild_table(l);
   for (int a = num_areas - 1; a >= 0; --a) free_areas.push_back(a);
   vote_size = kVoteHeader + sz(num_areas);
   vote_local.assign(vote_size, kVoteUnused);
@@ -186,6 +191,7 @@ void Balancer::route(int layer_idx, std::span<const int32_t> topk_ids, int k,
                      std::span<int32_t> topk_slots, uint64_t seed) const {
   route_tokens(topk_ids, k, replica_table(layer_idx), impl_->config.route_policy, impl_->rank, seed,
                topk_slots);
+  if (impl_->num_lost > 0) impl_->count_dropped(layer_idx, topk_ids, topk_slots);
 }
 
 const Placement& Balancer::placement() const { return impl_->placement; }
@@ -209,6 +215,9 @@ BalancerMetrics Balancer::metrics() const {
   m.hook_us_p50 = q.p50_us;
   m.hook_us_p99 = q.p99_us;
   m.hook_us_max = q.max_us;
+  m.dropped_tokens = impl_->dropped_tokens;
+  m.masked_ranks = static_cast<int>(impl_->masked_list().size());
+  m.lost_experts = impl_->num_lost;
   return m;
 }
 

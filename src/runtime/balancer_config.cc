@@ -20,6 +20,20 @@ void require_positive(int value, const char* knob) {
 
 }  // namespace
 
+LostExpertPolicy parse_lost_expert_policy(const std::string& name) {
+  if (name == "refuse") return LostExpertPolicy::kRefuse;
+  if (name == "restore") return LostExpertPolicy::kRestore;
+  throw Error("lost_expert_policy " + name + ": unknown policy (expected refuse or restore)");
+}
+
+const char* lost_expert_policy_name(LostExpertPolicy policy) {
+  switch (policy) {
+    case LostExpertPolicy::kRefuse: return "refuse";
+    case LostExpertPolicy::kRestore: return "restore";
+  }
+  return "unknown";
+}
+
 PlanOptions BalancerConfig::plan_options() const {
   PlanOptions options;
   options.num_ranks = num_ranks;
@@ -59,6 +73,12 @@ void validate_balancer_config(const BalancerConfig& c) {
          str(c.min_algorithm_execution_interval) + " steps)");
   }
   if (c.warmup_steps < 0) fail("warmup_steps " + str(c.warmup_steps) + " must be >= 0");
+  if (c.planner_timeout_steps != 0 &&
+      c.planner_timeout_steps < c.algorithm_execution_interval) {
+    fail("planner_timeout_steps " + str(c.planner_timeout_steps) +
+         " must be 0 (no deadline) or >= algorithm_execution_interval " +
+         str(c.algorithm_execution_interval) + " (the earliest step a plan can be taken)");
+  }
   if (c.transfer_timeout_steps < 0) {
     fail("transfer_timeout_steps " + str(c.transfer_timeout_steps) + " must be >= 0");
   }

@@ -54,6 +54,7 @@ void Balancer::Impl::poll_gather() {
     job.cycle_idx = cycle_idx - 1;
     job.gathered = std::move(gathering);
     job.current = &placement;
+    job.excluded_ranks = cycle_excluded;
     worker->start_plan(std::move(job));
   } else {
     gather_error = "load all-gather failed: " + gather_handle->error();
@@ -71,6 +72,9 @@ void Balancer::Impl::start_gather(int64_t step) {
   phase = BalancerPhase::kPlanning;
   gather_step = step;
   first_plan_vote = true;
+  cycle_mask_epoch = mask_epoch;
+  cycle_excluded = masked_list();
+  replan_soon = false;
   result.reset();
   gather_error.clear();
   next_layer = 0;
@@ -101,7 +105,7 @@ void Balancer::Impl::start_vote() {
     for (size_t i = 0; i < in_flight.size(); ++i) {
       InFlightLayer& layer = in_flight[i];
       if (layer.handle && layer.state == CommState::kPending) layer.state = layer.handle->poll();
-      vote_local[kVoteHeader + i] = vote_of(layer.state);
+      vote_local[kVoteHeader + i] = layer.load_error.empty() ? vote_of(layer.state) : kVoteFailed;
     }
   }
   vote_handle = comm.all_gather(vote_local, vote_gathered);
@@ -128,6 +132,10 @@ void Balancer::Impl::consume_vote(int64_t step) {
 }
 
 void Balancer::Impl::decide_plan(int64_t step, std::span<const double> votes) {
+  if (cycle_mask_epoch != mask_epoch) {
+    discard_stale_plan(step);
+    return;
+  }
   bool all_ready = true;
   int failed_rank = -1;
   bool hash_mismatch = false;
@@ -161,6 +169,9 @@ void Balancer::Impl::decide_plan(int64_t step, std::span<const double> votes) {
     emit(BalancerEventKind::kPlanLate, step, false);
   }
   first_plan_vote = false;
+  if (config.planner_timeout_steps > 0 && step >= gather_step + config.planner_timeout_steps) {
+    time_out_plan(step);
+  }
 }
 
 void Balancer::Impl::decide_layers(int64_t step, std::span<const double> votes) {
@@ -178,7 +189,11 @@ void Balancer::Impl::decide_layers(int64_t step, std::span<const double> votes) 
     InFlightLayer& layer = in_flight[i];
     if (failed_rank >= 0) {
       std::string why = "transfer failed on rank " + std::to_string(failed_rank);
-      if (failed_rank == rank && layer.handle) why += ": " + layer.handle->error();
+      if (failed_rank == rank && !layer.load_error.empty()) {
+        why += ": " + layer.load_error;
+      } else if (failed_rank == rank && layer.handle) {
+        why += ": " + layer.handle->error();
+      }
       give_up_layer(step, layer, why);
       decided[i] = 1;
     } else if (all_done) {
@@ -210,6 +225,27 @@ void Balancer::Impl::fail_plan(int64_t step, const std::string& why) {
                             ": planning failed, keeping the current placement: " + why);
   emit(BalancerEventKind::kPlanFailed, step, false);
   if (result) cycle.plan_ms = result->plan_ms;
+  result.reset();
+  end_cycle(step);
+}
+
+void Balancer::Impl::time_out_plan(int64_t step) {
+  ++totals.planner_timeouts;
+  cycle.planner_timed_out = true;
+  log(LogLevel::kWarning, "cycle " + std::to_string(cycle_idx - 1) + ": plan not ready on " +
+                              "every rank " + std::to_string(step - gather_step) +
+                              " steps after the gather (planner_timeout_steps " +
+                              std::to_string(config.planner_timeout_steps) +
+                              "): abandoned, keeping the current placement");
+  emit(BalancerEventKind::kPlanTimedOut, step, false);
+  result.reset();  // a result that arrives later belongs to an ended cycle: dropped
+  end_cycle(step);
+}
+
+void Balancer::Impl::discard_stale_plan(int64_t step) {
+  log(LogLevel::kInfo, "cycle " + std::to_string(cycle_idx - 1) +
+                           ": the masked ranks changed while planning: plan discarded, "
+                           "re-planning over the live ranks");
   result.reset();
   end_cycle(step);
 }
@@ -267,6 +303,7 @@ void Balancer::Impl::end_cycle(int64_t step) {
   result.reset();
   phase = BalancerPhase::kCollecting;
   next_gather_step = std::max(gather_step + config.expert_heat_collection_interval, step);
+  if (replan_soon) next_gather_step = step;  // the masked ranks changed during the cycle
   emit(BalancerEventKind::kCycleEnded, step, false);
 }
 

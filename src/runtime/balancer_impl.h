@@ -48,6 +48,7 @@ struct InFlightLayer {
   std::vector<RecvOp> recvs;
   std::unique_ptr<CommHandle> handle;  // null: nothing remote for this rank
   CommState state = CommState::kDone;
+  std::string load_error;  // a load_expert call failed: this rank votes the layer failed
 };
 
 }  // namespace runtime
@@ -74,6 +75,17 @@ struct Balancer::Impl {
   void give_up_layer(int64_t step, runtime::InFlightLayer& layer, const std::string& why);
   void end_cycle(int64_t step);
   void fail_plan(int64_t step, const std::string& why);
+  void time_out_plan(int64_t step);
+  // Ends the cycle's plan without counting a failure: the ranks' mask changed under it.
+  void discard_stale_plan(int64_t step);
+
+  // --- masked ranks (balancer_mask.cc) ---
+  void set_mask(std::vector<char> new_masked);
+  // Rebuilds tables[l] from the placement under the mask and refreshes lost[l].
+  void rebuild_table(int l);
+  std::vector<int> masked_list() const;
+  void count_dropped(int layer_idx, std::span<const int32_t> topk_ids,
+                     std::span<const int32_t> topk_slots) const;
 
   void emit(BalancerEventKind kind, int64_t step, bool in_after, int layer_idx = -1) const;
   void log(LogLevel level, const std::string& message) const;
@@ -95,6 +107,15 @@ struct Balancer::Impl {
   LoadRecorder recorder;
   std::unique_ptr<runtime::PlannerWorker> worker;
 
+  // Masked ranks: [num_ranks] 1 when masked; the epoch counts mask changes (a plan gathered
+  // under another epoch is stale); lost [num_layers] experts without a live replica.
+  std::vector<char> masked;
+  int64_t mask_epoch = 0;
+  std::vector<std::vector<int32_t>> lost;
+  int num_lost = 0;
+  mutable int64_t dropped_tokens = 0;  // route() is const; serving thread only
+  bool replan_soon = false;            // gather at the next after_forward
+
   BalancerPhase phase = BalancerPhase::kCollecting;
   int64_t cycle_idx = 0;  // cycles started
   int64_t next_gather_step = 0;
@@ -109,6 +130,8 @@ struct Balancer::Impl {
   std::vector<double> gathering;                    // the buffer of the gather in flight
   std::unique_ptr<CommHandle> gather_handle;
   bool first_plan_vote = true;
+  int64_t cycle_mask_epoch = 0;     // mask_epoch at this cycle's gather
+  std::vector<int> cycle_excluded;  // masked ranks at this cycle's gather (planned around)
   std::optional<runtime::PlanResult> result;  // this cycle's, once the worker returned it
   std::string gather_error;                   // local failure before the worker (the gather failed)
   size_t next_layer = 0;                      // into result->layers

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "eplb/error.h"
 #include "eplb/replica_table.h"
 #include "runtime/balancer_impl.h"
 
@@ -30,6 +31,18 @@ void Balancer::Impl::post_layers(int64_t step) {
         const auto src = store->slot_bytes(l, local_slot(copy.src_slot));
         const auto dst = store->staging_bytes(layer.area_idx, local_slot(copy.dst_slot));
         std::copy(src.begin(), src.end(), dst.begin());
+      }
+      // Experts whose every old replica is on a masked rank: reloaded by the engine.
+      for (const int32_t c : plan.loads[r]) {
+        const SlotCopy& copy = plan.copies[sz(c)];
+        if (!layer.load_error.empty()) break;
+        try {
+          if (!callbacks.load_expert) throw Error("no BalancerCallbacks::load_expert");
+          callbacks.load_expert(l, copy.expert_idx,
+                                store->staging_bytes(layer.area_idx, local_slot(copy.dst_slot)));
+        } catch (const std::exception& e) {
+          layer.load_error = "reloading expert " + std::to_string(copy.expert_idx) + ": " + e.what();
+        }
       }
       // Tags are unique per (cycle, layer, destination slot), so a message of a given-up
       // layer can never match a later receive.
@@ -75,12 +88,13 @@ void Balancer::Impl::commit_layer(int64_t step, InFlightLayer& layer) {
   const auto planned =
       std::span<const int32_t>(result->phy2log).subspan(sz(l) * sz(num_slots), sz(num_slots));
   std::copy(planned.begin(), planned.end(), placement.layer_phy2log(l).begin());
-  tables[sz(l)] = build_replica_table(planned, config.num_experts, slots_per_rank);
+  rebuild_table(l);
   free_areas.push_back(layer.area_idx);
   committed[sz(l)] = 1;
   ++cycle.layers_committed;
   cycle.moved_experts += static_cast<int64_t>(plan.copies.size());
   cycle.bytes_moved += plan.num_remote_copies() * static_cast<int64_t>(bytes);
+  if (bytes > 0) totals.reloaded_experts += plan.num_loads();
   emit(BalancerEventKind::kLayerCommitted, step, false, l);
 }
 

@@ -54,6 +54,14 @@ std::string format_prometheus(const BalancerMetrics& m, int rank_idx) {
   out.counter("transfer_failures", "Layers whose weight transfers failed or timed out.",
               m.transfer_failures);
   out.counter("record_failures", "Failed writes of expert_map_record_path.", m.record_failures);
+  out.counter("planner_timeouts", "Cycles whose plan missed planner_timeout_steps (abandoned).",
+              m.planner_timeouts);
+  out.counter("dropped_tokens", "Routing entries with no live replica of their expert (slot -1).",
+              m.dropped_tokens);
+  out.counter("reloaded_experts", "Expert weights reloaded through the load_expert callback.",
+              m.reloaded_experts);
+  out.gauge("masked_ranks", "Ranks masked out of service now.", m.masked_ranks);
+  out.gauge("lost_experts", "Layer experts with no replica on a live rank now.", m.lost_experts);
   out.gauge("hook_us_p50", "Median balancer hook time per step, microseconds.", m.hook_us_p50);
   out.gauge("hook_us_p99", "99th percentile balancer hook time per step, microseconds.",
             m.hook_us_p99);

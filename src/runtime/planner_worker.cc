@@ -7,15 +7,20 @@
 #include "eplb/balance.h"
 #include "eplb/error.h"
 #include "eplb/placement_io.h"
+#include "runtime/rank_mask.h"
 
 namespace eplb::runtime {
 namespace {
 
 size_t sz(int64_t v) { return static_cast<size_t>(v); }
 
-// A planner's row must name every logical expert at least once, each in range.
+// A planner's row must have every id in range and name every logical expert at least once;
+// with masked ranks (`masked` [num_ranks]), once on a live rank, unless there are fewer live
+// slots than experts (some are then necessarily uncovered).
 void check_planned_row(int layer_idx, std::span<const int32_t> row, int num_experts,
-                       std::vector<char>& seen) {
+                       std::span<const char> masked, std::vector<char>& seen) {
+  const size_t slots_per_rank = row.size() / masked.size();
+  size_t live_slots = 0;
   seen.assign(sz(num_experts), 0);
   for (size_t s = 0; s < row.size(); ++s) {
     if (row[s] < 0 || row[s] >= num_experts) {
@@ -23,12 +28,15 @@ void check_planned_row(int layer_idx, std::span<const int32_t> row, int num_expe
                   "] = " + std::to_string(row[s]) + " out of range [0, " +
                   std::to_string(num_experts) + ")");
     }
-    seen[sz(row[s])] = 1;
+    const bool live = masked[s / slots_per_rank] == 0;
+    live_slots += live;
+    if (live) seen[sz(row[s])] = 1;
   }
+  if (live_slots < seen.size()) return;
   for (size_t e = 0; e < seen.size(); ++e) {
     if (seen[e] == 0) {
       throw Error("layer " + std::to_string(layer_idx) + ": planned placement has no slot for " +
-                  "expert " + std::to_string(e));
+                  "expert " + std::to_string(e) + " on a live rank");
     }
   }
 }
@@ -46,11 +54,6 @@ uint64_t placement_hash(std::span<const int32_t> phy2log) {
 
 PlannerWorker::PlannerWorker(const BalancerConfig& config, LayerPlanFn plan_fn)
     : config_(config), plan_fn_(std::move(plan_fn)) {
-  if (!plan_fn_) {
-    const PlanOptions options = config_.plan_options();
-    plan_fn_ = [options](int, std::span<const double> loads, std::span<const int32_t> current,
-                         std::span<int32_t> out) { plan_layer(loads, options, current, out); };
-  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -162,7 +165,16 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
     const Placement& current = *job.current;
     r.phy2log = current.phy2log;
     std::vector<char> seen;
+    std::vector<char> masked(sz(num_ranks), 0);
+    for (int rank_idx : job.excluded_ranks) masked[sz(rank_idx)] = 1;
+    const size_t slots_per_rank = sz(num_slots / num_ranks);
+    PlanOptions options = config_.plan_options();
+    options.excluded_ranks = job.excluded_ranks;
+    std::vector<double> shares(sz(num_slots));  // the planner's; routing uses live_shares()
     const TransferPlanOptions transfer{num_ranks, config_.num_nodes};
+    // Under restore, an expert may have no usable holder (masked, or none left): reloaded.
+    const TransferSources sources{job.excluded_ranks,
+                                  config_.lost_expert_policy == LostExpertPolicy::kRestore};
     for (int l = 0; l < num_layers; ++l) {
       const std::span<const double> layer_loads(loads.data() + sz(l) * sz(num_experts),
                                                 sz(num_experts));
@@ -173,15 +185,36 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
       if (!has_data) continue;  // keeps the current row
       r.has_data[sz(l)] = 1;
       try {
-        plan_fn_(l, layer_loads, old_row, new_row);
-        check_planned_row(l, new_row, num_experts, seen);
+        if (plan_fn_) {
+          plan_fn_(l, layer_loads, old_row, new_row);
+        } else {
+          plan_layer(layer_loads, options, old_row, new_row, shares, nullptr);
+        }
+        // Masked slots keep their experts: nothing is ever sent to a masked rank.
+        for (size_t s = 0; s < new_row.size(); ++s) {
+          if (masked[s / slots_per_rank] != 0) new_row[s] = old_row[s];
+        }
+        check_planned_row(l, new_row, num_experts, masked, seen);
       } catch (const std::exception& e) {
         throw Error("planner: layer " + std::to_string(l) + ": " + e.what());
       }
-      r.before[sz(l)] = layer_balance(rank_loads(layer_loads, old_row, {}, num_ranks)).peak_to_avg;
-      r.after[sz(l)] = layer_balance(rank_loads(layer_loads, new_row, {}, num_ranks)).peak_to_avg;
+      // Masked ranks take no tokens: each expert's load is split over its live replicas, and
+      // max/mean is over the live ranks.
+      auto peak_to_avg = [&](std::span<const int32_t> row) {
+        const std::vector<double> share =
+            live_shares(row, masked, static_cast<int>(slots_per_rank), num_experts);
+        std::vector<double> load = rank_loads(layer_loads, row, share, num_ranks);
+        size_t kept = 0;
+        for (size_t rank = 0; rank < load.size(); ++rank) {
+          if (masked[rank] == 0) load[kept++] = load[rank];
+        }
+        load.resize(kept);
+        return layer_balance(load).peak_to_avg;
+      };
+      r.before[sz(l)] = peak_to_avg(old_row);
+      r.after[sz(l)] = peak_to_avg(new_row);
       if (!std::equal(old_row.begin(), old_row.end(), new_row.begin())) {
-        r.layers.push_back(plan_layer_transfers(l, old_row, new_row, transfer));
+        r.layers.push_back(plan_layer_transfers(l, old_row, new_row, transfer, sources));
       }
     }
     r.hash = placement_hash(r.phy2log);

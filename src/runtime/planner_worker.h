@@ -31,6 +31,9 @@ struct PlanJob {
   // it has collected this job's result (layers move only after a plan of a later-or-equal
   // cycle is taken, and jobs complete in order).
   const Placement* current = nullptr;
+  // Masked ranks: planned around (PlanOptions::excluded_ranks), never transfer sources; their
+  // slots keep their experts.
+  std::vector<int> excluded_ranks;
 };
 
 struct PlanResult {
@@ -80,7 +83,7 @@ class PlannerWorker {
   PlanResult plan(PlanJob job) const;
 
   BalancerConfig config_;
-  LayerPlanFn plan_fn_;
+  LayerPlanFn plan_fn_;  // empty: eplb::plan_layer over the job's live ranks
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable idle_;

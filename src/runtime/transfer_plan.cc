@@ -18,13 +18,20 @@ std::string str(int64_t v) { return std::to_string(v); }
 
 int64_t LayerTransferPlan::num_remote_copies() const {
   int64_t n = 0;
-  for (const SlotCopy& c : copies) n += c.is_local() ? 0 : 1;
+  for (const SlotCopy& c : copies) n += c.is_remote() ? 1 : 0;
+  return n;
+}
+
+int64_t LayerTransferPlan::num_loads() const {
+  int64_t n = 0;
+  for (const SlotCopy& c : copies) n += c.is_load() ? 1 : 0;
   return n;
 }
 
 LayerTransferPlan plan_layer_transfers(int layer_idx, std::span<const int32_t> old_phy2log,
                                        std::span<const int32_t> new_phy2log,
-                                       const TransferPlanOptions& options) {
+                                       const TransferPlanOptions& options,
+                                       const TransferSources& sources) {
   const auto num_slots = static_cast<int32_t>(old_phy2log.size());
   const int num_ranks = options.num_ranks;
   if (new_phy2log.size() != old_phy2log.size()) {
@@ -40,6 +47,11 @@ LayerTransferPlan plan_layer_transfers(int layer_idx, std::span<const int32_t> o
   }
   const int32_t slots_per_rank = num_slots / num_ranks;
   const int ranks_per_node = num_ranks / options.num_nodes;
+  std::vector<char> excluded(static_cast<size_t>(num_ranks), 0);
+  for (int r : sources.excluded_ranks) {
+    if (r < 0 || r >= num_ranks) fail(layer_idx, "excluded rank " + str(r) + " out of range");
+    excluded[static_cast<size_t>(r)] = 1;
+  }
 
   // Holders of each expert in the old placement, as a CSR over experts (ascending slots).
   int32_t num_experts = 0;
@@ -68,26 +80,26 @@ LayerTransferPlan plan_layer_transfers(int layer_idx, std::span<const int32_t> o
   plan.sends.resize(static_cast<size_t>(num_ranks));
   plan.recvs.resize(static_cast<size_t>(num_ranks));
   plan.locals.resize(static_cast<size_t>(num_ranks));
+  plan.loads.resize(static_cast<size_t>(num_ranks));
   std::vector<int64_t> send_count(static_cast<size_t>(num_ranks), 0);
 
   for (int32_t d = 0; d < num_slots; ++d) {
     const int32_t e = new_phy2log[static_cast<size_t>(d)];
     if (e == -1 || e == old_phy2log[static_cast<size_t>(d)]) continue;
     if (e < -1) fail(layer_idx, "new phy2log[" + str(d) + "]: expert " + str(e) + " is negative");
-    if (e >= num_experts || offset[static_cast<size_t>(e)] == offset[static_cast<size_t>(e) + 1]) {
-      fail(layer_idx, "new phy2log[" + str(d) + "]: expert " + str(e) +
-                          " is in no slot of the old placement (no source to copy from)");
-    }
     const int32_t dst_rank = d / slots_per_rank;
+    const bool held =
+        e < num_experts && offset[static_cast<size_t>(e)] != offset[static_cast<size_t>(e) + 1];
     const int dst_node = dst_rank / ranks_per_node;
     // Tier (0 local, 1 same node, 2 elsewhere), then send count, then slot: lowest wins.
     int32_t best = -1;
     int best_tier = 3;
     int64_t best_count = 0;
-    const int32_t end = offset[static_cast<size_t>(e) + 1];
-    for (int32_t i = offset[static_cast<size_t>(e)]; i < end; ++i) {
+    const int32_t end = held ? offset[static_cast<size_t>(e) + 1] : 0;
+    for (int32_t i = held ? offset[static_cast<size_t>(e)] : 0; i < end; ++i) {
       const int32_t s = holders[static_cast<size_t>(i)];
       const int32_t r = s / slots_per_rank;
+      if (excluded[static_cast<size_t>(r)] != 0) continue;
       const int tier = r == dst_rank ? 0 : (r / ranks_per_node == dst_node ? 1 : 2);
       const int64_t count = tier == 0 ? 0 : send_count[static_cast<size_t>(r)];
       if (tier < best_tier || (tier == best_tier && count < best_count)) {
@@ -96,15 +108,22 @@ LayerTransferPlan plan_layer_transfers(int layer_idx, std::span<const int32_t> o
         best_count = count;
       }
     }
+    if (best < 0 && !sources.load_missing) {
+      fail(layer_idx, "new phy2log[" + str(d) + "]: expert " + str(e) +
+                          (held ? " is held only on excluded ranks" : " is in no slot of the old placement") +
+                          " (no source to copy from)");
+    }
     SlotCopy copy;
     copy.expert_idx = e;
     copy.src_slot = best;
     copy.dst_slot = d;
-    copy.src_rank = best / slots_per_rank;
+    copy.src_rank = best < 0 ? -1 : best / slots_per_rank;
     copy.dst_rank = dst_rank;
     const auto index = static_cast<int32_t>(plan.copies.size());
     plan.copies.push_back(copy);
-    if (copy.is_local()) {
+    if (copy.is_load()) {
+      plan.loads[static_cast<size_t>(dst_rank)].push_back(index);
+    } else if (copy.is_local()) {
       plan.locals[static_cast<size_t>(dst_rank)].push_back(index);
     } else {
       ++send_count[static_cast<size_t>(copy.src_rank)];

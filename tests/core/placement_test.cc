@@ -27,6 +27,17 @@ TEST(Placement, Log2PhyListsSlotsAscendingPadded) {
   EXPECT_EQ(table, (std::vector<int32_t>{0, 4, 1, 5, 2, -1, 3, -1}));
 }
 
+TEST(Placement, Log2PhyLeavesOutZeroShareSlots) {
+  // 2 ranks x 3 slots, 4 experts, rank 1 excluded: its slots 3..5 have share 0.
+  Placement p = Placement::contiguous(1, 4, 2, 6);  // phy2log 0 1 2 | 3 0 1
+  p.routing_weight = {1, 1, 1, 0, 0, 0};
+  int width = 0;
+  const std::vector<int32_t> table = p.log2phy(0, &width);
+  EXPECT_EQ(width, 1);
+  EXPECT_EQ(table, (std::vector<int32_t>{0, 1, 2, -1}));  // expert 3: not served
+  EXPECT_TRUE(check_placement(p).empty());
+}
+
 TEST(PlacementCheck, ReportsEachProblemWithItsLocation) {
   Placement p = Placement::contiguous(2, 4, 2, 6, {3, 3});
   p.layer_phy2log(1)[2] = 9;   // out of range; expert 2 then has no replica in layer 1

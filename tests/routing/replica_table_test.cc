@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eplb/error.h"
+#include "eplb/token_router.h"
 
 namespace eplb {
 namespace {
@@ -41,12 +42,30 @@ TEST(ReplicaTable, RoutingWeightsBecomeNormalisedCumulativeShares) {
   EXPECT_EQ(table.cum_weight, (std::vector<float>{0.5f, 0.75f, 1, 1, 1, 1}));
 }
 
-TEST(ReplicaTable, ZeroShareReplicaKeepsTheCumulativeFlat) {
+TEST(ReplicaTable, ZeroShareReplicaIsLeftOut) {
+  // Slot 3 (rank 1) has share 0: not in expert 0's row, so no route policy can pick it.
   const std::vector<double> weight = {0.5, 1, 1, 0, 1, 0.5};
   const ReplicaTable table = build_replica_table(kPhy2Log, 4, 3, weight);
+  EXPECT_EQ(table.offset, (std::vector<int32_t>{0, 2, 3, 4, 5}));
+  EXPECT_EQ(table.slot, (std::vector<int32_t>{0, 5, 1, 2, 4}));
   EXPECT_EQ(table.cum_weight[0], 0.5f);
-  EXPECT_EQ(table.cum_weight[1], 0.5f);
-  EXPECT_EQ(table.cum_weight[2], 1.0f);
+  EXPECT_EQ(table.cum_weight[1], 1.0f);
+}
+
+TEST(ReplicaTable, ExpertWithOnlyZeroSharesHasAnEmptyRow) {
+  // Rank 1 excluded: expert 3 lives only there, expert 0 keeps its rank-0 replica.
+  const std::vector<double> weight = {1, 1, 1, 0, 0, 0};
+  const ReplicaTable table = build_replica_table(kPhy2Log, 4, 3, weight);
+  EXPECT_EQ(table.offset, (std::vector<int32_t>{0, 1, 2, 3, 3}));
+  EXPECT_EQ(table.slot, (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(table.replica_count(3), 0);
+  for (RoutePolicy policy : {RoutePolicy::kRoundRobin, RoutePolicy::kLocalFirst,
+                             RoutePolicy::kWeighted}) {
+    std::vector<int32_t> ids = {0, 3, 0, 0, 3, 0};
+    std::vector<int32_t> slots(ids.size());
+    route_tokens(ids, 2, table, policy, 1, 7, slots);
+    EXPECT_EQ(slots, (std::vector<int32_t>{0, -1, 0, 0, -1, 0})) << route_policy_name(policy);
+  }
 }
 
 TEST(ReplicaTable, EmptySlotsAreLeftOutAndExpertsWithoutReplicaHaveEmptyRows) {
@@ -74,7 +93,6 @@ TEST(ReplicaTable, RejectsBadInputsNamingThePlace) {
   EXPECT_THROW(build_replica_table(kPhy2Log, 4, 0), Error);
   EXPECT_THROW(build_replica_table(kPhy2Log, 4, 3, std::vector<double>{1, 1}), Error);
   EXPECT_THROW(build_replica_table(kPhy2Log, 4, 3, std::vector<double>{1, 1, 1, -1, 1, 1}), Error);
-  EXPECT_THROW(build_replica_table(kPhy2Log, 4, 3, std::vector<double>{0, 1, 1, 0, 1, 0}), Error);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EXPECT_THROW(build_replica_table(kPhy2Log, 4, 3, std::vector<double>{nan, 1, 1, 1, 1, 1}), Error);
 }

@@ -119,6 +119,12 @@ struct WorldOptions {
   std::function<bool(int rank_idx, const SendOp&)> drop;
   // Loads of (rank, step, layer) as per-expert counts; default: the toy loads.
   std::function<std::vector<int64_t>(int rank_idx, int64_t step, int layer_idx)> loads;
+  // Called on every rank's thread between before_forward(step) and after_forward(step)
+  // (`serve`: route, check), and right after after_forward(step) (`between`: mask_ranks).
+  std::function<void(int rank_idx, int64_t step, Balancer&)> serve;
+  std::function<void(int rank_idx, int64_t step, Balancer&)> between;
+  // Per rank: BalancerCallbacks::load_expert (empty: none).
+  std::function<ExpertLoadFn(int rank_idx)> load_expert;
 };
 
 inline std::vector<int64_t> toy_loads(int num_experts, int layer_idx) {
@@ -147,6 +153,7 @@ inline std::vector<RankOutcome> run_world(const BalancerConfig& config,
       callbacks.on_event = [&o](const BalancerEvent& e) { o.events.push_back(e); };
       callbacks.log = [&o](LogLevel, const std::string& m) { o.logs.push_back(m); };
       if (options.plan_fn) callbacks.plan_layer = options.plan_fn(r);
+      if (options.load_expert) callbacks.load_expert = options.load_expert(r);
       bool failed = false;
       try {
         Balancer balancer(config, *comm, &store, callbacks);
@@ -169,6 +176,7 @@ inline std::vector<RankOutcome> run_world(const BalancerConfig& config,
             balancer.recorder().record_counts(l, counts);
           }
           sync.arrive_and_wait();  // every rank has posted this step's transfers
+          if (options.serve) options.serve(r, step, balancer);
           if (options.step_sleep_us > 0) {
             std::this_thread::sleep_for(std::chrono::microseconds(options.step_sleep_us));
           }
@@ -177,6 +185,7 @@ inline std::vector<RankOutcome> run_world(const BalancerConfig& config,
           balancer.after_forward(step);
           t1 = std::chrono::steady_clock::now();
           o.max_hook_ns = std::max<int64_t>(o.max_hook_ns, (t1 - t0).count());
+          if (options.between) options.between(r, step, balancer);
           sync.arrive_and_wait();
         }
         o.metrics = balancer.metrics();
@@ -196,9 +205,13 @@ inline std::vector<RankOutcome> run_world(const BalancerConfig& config,
 inline std::vector<std::string> event_trace(const RankOutcome& o) {
   std::vector<std::string> trace;
   for (const BalancerEvent& e : o.events) {
-    std::string s = std::string(balancer_event_name(e.kind)) + "@" +
-                    (e.in_after_forward ? "af" : "bf") + std::to_string(e.step);
-    if (e.layer_idx >= 0) s += ":" + std::to_string(e.layer_idx);
+    std::string s = balancer_event_name(e.kind);
+    s += e.in_after_forward ? "@af" : "@bf";
+    s += std::to_string(e.step);
+    if (e.layer_idx >= 0) {
+      s += ':';
+      s += std::to_string(e.layer_idx);
+    }
     trace.push_back(s);
   }
   return trace;

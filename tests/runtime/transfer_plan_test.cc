@@ -77,6 +77,32 @@ TEST(TransferPlan, Errors) {
   }
 }
 
+TEST(TransferPlan, ExcludedRanksAreNeverSourcesAndMissingHoldersBecomeLoads) {
+  // Rank 0 masked: slot 2 <- expert 0 from slot 4 (rank 2), not slot 0 (same node, masked);
+  // slot 3 <- expert 1 from slot 5, not slot 1.
+  TransferSources sources{{0}, false};
+  const std::vector<int32_t> next = {0, 1, 0, 1, 0, 1, 2, 3};
+  LayerTransferPlan plan = plan_layer_transfers(1, kOld, next, kToy, sources);
+  ASSERT_EQ(plan.copies.size(), 2U);
+  EXPECT_EQ(plan.copies[0].src_slot, 4);
+  EXPECT_EQ(plan.copies[1].src_slot, 5);
+  EXPECT_EQ(plan.num_loads(), 0);
+  // Ranks 0 and 2 masked: expert 0 has no usable holder. Without load_missing an error naming
+  // it, with load_missing a load on the destination rank.
+  sources.excluded_ranks = {0, 2};
+  const std::vector<int32_t> want0 = {0, 1, 2, 0, 0, 1, 2, 3};  // slot 3 <- expert 0
+  EXPECT_THROW(plan_layer_transfers(1, kOld, want0, kToy, sources), Error);
+  sources.load_missing = true;
+  plan = plan_layer_transfers(1, kOld, want0, kToy, sources);
+  ASSERT_EQ(plan.copies.size(), 1U);
+  EXPECT_TRUE(plan.copies[0].is_load());
+  EXPECT_EQ(plan.copies[0].src_rank, -1);
+  EXPECT_EQ(plan.loads[1], (std::vector<int32_t>{0}));
+  EXPECT_TRUE(plan.sends[0].empty() && plan.recvs[1].empty());
+  EXPECT_EQ(plan.num_remote_copies(), 0);
+  EXPECT_EQ(plan.num_loads(), 1);
+}
+
 // Random worlds: every copy reads a slot holding its expert, every changed slot gets exactly
 // one copy, no source of a better tier existed, and the per-rank lists partition the copies.
 RC_GTEST_PROP(TransferPlan, CopiesTurnOldIntoNew, ()) {

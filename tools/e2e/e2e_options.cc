@@ -46,6 +46,13 @@ void add_e2e_flags(CLI::App& app, E2eOptions& options) {
   app.add_option("--fail-transfers-every", options.fail_transfers_every,
                  "fault injection: refuse every n-th weight send of each rank (0: none)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--fail-rank", options.fail_rank,
+                 "lost rank: masked at --fail-at-step (stays in the job, gets no expert work)");
+  app.add_option("--fail-at-step", options.fail_at_step,
+                 "step before which every rank masks --fail-rank");
+  app.add_option("--lost-expert-policy", options.lost_expert_policy,
+                 "experts whose last replica is on the failed rank: refuse | restore "
+                 "(re-placed on live ranks, weights reloaded)");
   app.add_flag("--json", options.json, "print one JSON line (rank 0)");
   app.add_flag("--verbose", options.verbose, "print balancer events and logs (every rank)");
 }

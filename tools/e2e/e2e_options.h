@@ -33,6 +33,11 @@ struct E2eOptions {
   int64_t timeout_ms = 60000;      // data-path exchanges and balancer votes
   int transfer_timeout_steps = 8;  // a layer whose weights have not arrived by then is given up
   int fail_transfers_every = 0;    // > 0: every rank's fault injector refuses every n-th send
+  // Lost rank: before step fail_at_step every rank calls mask_ranks({fail_rank}); the rank
+  // keeps running (hooks, collectives) but gets no expert work. -1: no failure.
+  int fail_rank = -1;
+  int64_t fail_at_step = -1;
+  std::string lost_expert_policy = "restore";  // refuse | restore (reloaded from the truth)
   bool json = false;
   bool verbose = false;
 };

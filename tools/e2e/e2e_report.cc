@@ -16,6 +16,7 @@ enum Field {
   kOutputMismatches,
   kWeightChecks,
   kWeightMismatches,
+  kDroppedTokens,
   kHookP50,
   kHookP99,
   kHookMax,
@@ -27,6 +28,19 @@ double mean_or_zero(double sum, int64_t count) {
   return count > 0 ? sum / static_cast<double>(count) : 0.0;
 }
 
+// [{"layer": l, "experts": [...]}] for the non-empty rows of `lost` [num_layers].
+nlohmann::ordered_json lost_json(const std::vector<std::vector<int32_t>>& lost) {
+  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+  for (size_t l = 0; l < lost.size(); ++l) {
+    if (lost[l].empty()) continue;
+    nlohmann::ordered_json layer;
+    layer["layer"] = l;
+    layer["experts"] = lost[l];
+    layers.push_back(layer);
+  }
+  return layers;
+}
+
 }  // namespace
 
 E2eSummary summarize(const RankResult& local, Communicator& comm) {
@@ -35,6 +49,7 @@ E2eSummary summarize(const RankResult& local, Communicator& comm) {
   mine[kOutputMismatches] = static_cast<double>(local.output_mismatches);
   mine[kWeightChecks] = static_cast<double>(local.weight_checks);
   mine[kWeightMismatches] = static_cast<double>(local.weight_mismatches);
+  mine[kDroppedTokens] = static_cast<double>(local.metrics.dropped_tokens);
   mine[kHookP50] = local.metrics.hook_us_p50;
   mine[kHookP99] = local.metrics.hook_us_p99;
   mine[kHookMax] = local.metrics.hook_us_max;
@@ -55,6 +70,7 @@ E2eSummary summarize(const RankResult& local, Communicator& comm) {
     summary.output_mismatches += static_cast<int64_t>(row[kOutputMismatches]);
     summary.weight_checks += static_cast<int64_t>(row[kWeightChecks]);
     summary.weight_mismatches += static_cast<int64_t>(row[kWeightMismatches]);
+    summary.dropped_tokens += static_cast<int64_t>(row[kDroppedTokens]);
     summary.hook_us_p50 = std::max(summary.hook_us_p50, row[kHookP50]);
     summary.hook_us_p99 = std::max(summary.hook_us_p99, row[kHookP99]);
     summary.hook_us_max = std::max(summary.hook_us_max, row[kHookMax]);
@@ -89,6 +105,16 @@ std::string format_json(const E2eSummary& summary, const E2eOptions& options) {
   json["planner_failures"] = m.planner_failures;
   json["late_plans"] = m.late_plans;
   json["transfer_failures"] = m.transfer_failures;
+  if (options.fail_rank >= 0) {
+    json["fail_rank"] = options.fail_rank;
+    json["fail_at_step"] = options.fail_at_step;
+    json["lost_expert_policy"] = options.lost_expert_policy;
+    json["dropped_tokens"] = summary.dropped_tokens;
+    json["failed_rank_entries"] = local.failed_rank_entries;
+    json["lost_experts_at_fail"] = lost_json(local.lost_at_mask);
+    json["uncovered_experts"] = lost_json(local.lost_at_end);
+    json["reloaded_experts"] = m.reloaded_experts;
+  }
   json["output_checks"] = summary.output_checks;
   json["output_mismatches"] = summary.output_mismatches;
   json["weight_checks"] = summary.weight_checks;
@@ -123,7 +149,20 @@ std::string format_text(const E2eSummary& summary, const E2eOptions& options) {
       static_cast<long long>(summary.weight_mismatches),
       summary.passed() ? "PASS: bit-identical to the no-EP reference at every step"
                        : "FAIL: outputs or weights differ from the reference");
-  return text;
+  std::string out = text;
+  if (options.fail_rank >= 0) {
+    size_t lost = 0;
+    for (const auto& layer : local.lost_at_mask) lost += layer.size();
+    std::snprintf(text, sizeof(text),
+                  "  rank %d masked at step %lld: %zu layer expert(s) lost their last replica, "
+                  "%lld reloaded, %lld tokens dropped, %lld entries sent to it after\n",
+                  options.fail_rank, static_cast<long long>(options.fail_at_step), lost,
+                  static_cast<long long>(m.reloaded_experts),
+                  static_cast<long long>(summary.dropped_tokens),
+                  static_cast<long long>(local.failed_rank_entries));
+    out += text;
+  }
+  return out;
 }
 
 }  // namespace eplb::e2e

@@ -75,7 +75,13 @@ RankResult run_rank(const E2eOptions& options, Communicator& balancer_comm,
   config.warmup_steps = options.warmup_steps;
   config.vote_timeout = std::chrono::milliseconds(options.timeout_ms);
   config.transfer_timeout_steps = options.transfer_timeout_steps;
+  config.lost_expert_policy = parse_lost_expert_policy(options.lost_expert_policy);
   validate_balancer_config(config);
+  if ((options.fail_rank >= 0) != (options.fail_at_step >= 0) || options.fail_rank >= num_ranks) {
+    throw Error("--fail-rank " + std::to_string(options.fail_rank) + " --fail-at-step " +
+                std::to_string(options.fail_at_step) + ": give both, a rank in [0, " +
+                std::to_string(num_ranks) + ") and a step >= 0");
+  }
   const int slots_per_rank = config.resolved_slots_per_rank();
 
   HostWeightStore store(num_layers, slots_per_rank, shape.num_bytes(), options.staging_areas);
@@ -92,6 +98,12 @@ RankResult run_rank(const E2eOptions& options, Communicator& balancer_comm,
                                                  : "",
                    message.c_str());
     }
+  };
+  // The "checkpoint": experts whose every replica is on the failed rank are reloaded from the
+  // true weights when a re-plan places them on live ranks.
+  callbacks.load_expert = [&truth](int layer_idx, int expert_idx, std::span<std::byte> dst) {
+    const auto bytes = truth.bytes(layer_idx, expert_idx);
+    std::memcpy(dst.data(), bytes.data(), bytes.size());
   };
   if (options.fail_transfers_every > 0) {
     // Weight sends are the only exchange sends on the balancer's communicator; a refused one
@@ -161,7 +173,13 @@ RankResult run_rank(const E2eOptions& options, Communicator& balancer_comm,
     return committed;
   };
 
+  const bool fails = options.fail_rank >= 0;
   for (int64_t step = 0; step < options.steps; ++step) {
+    if (fails && step == options.fail_at_step) {
+      // Every rank, the same rank, between the same hooks (after_forward(step - 1)).
+      balancer.mask_ranks({options.fail_rank});
+      result.lost_at_mask = balancer.lost_experts();
+    }
     balancer.before_forward(step);
     if (take_events()) {
       // Weights checksummed after every commit (all layers: the others must be untouched).
@@ -187,6 +205,9 @@ RankResult run_rank(const E2eOptions& options, Communicator& balancer_comm,
         ++result.output_mismatches;
       }
       routed += peak_to_avg(rank_entries);
+      if (fails && step >= options.fail_at_step) {
+        result.failed_rank_entries += static_cast<int64_t>(rank_entries[sz(options.fail_rank)]);
+      }
       // Residual stream into the next layer (from the reference, so that one mismatch is
       // counted once, not again in every later layer).
       for (size_t i = 0; i < x.size(); ++i) x[i] = x[i] + out_ref[i];
@@ -204,6 +225,7 @@ RankResult run_rank(const E2eOptions& options, Communicator& balancer_comm,
   }
   result.weight_mismatches += check_weights(balancer, store, truth, &result.weight_checks);
   result.metrics = balancer.metrics();
+  if (fails) result.lost_at_end = balancer.lost_experts();
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

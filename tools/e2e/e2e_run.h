@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "e2e/e2e_options.h"
 #include "eplb/comm.h"
@@ -20,6 +21,12 @@ struct RankResult {
   int64_t weight_mismatches = 0;  // ... that differed from the slot's logical expert
   int64_t commits = 0;            // layer commits seen (kLayerCommitted)
   int64_t layer_failures = 0;     // layers given up (kLayerFailed)
+  // --fail-rank: entries routed to the failed rank from --fail-at-step on (all ranks' tokens,
+  // the same figure on every rank), and the experts it held the last live replica of at the
+  // mask ([num_layers], ascending); the experts still without a live replica at the end.
+  int64_t failed_rank_entries = 0;
+  std::vector<std::vector<int32_t>> lost_at_mask;
+  std::vector<std::vector<int32_t>> lost_at_end;
   BalancerMetrics metrics;        // the balancer's, at the end
   // Balancer-reported peak/avg (mean over layers) of the cycles that committed layers:
   // under the deployed placement ("before") and the new one ("after"), summed over them.

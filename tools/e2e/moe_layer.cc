@@ -70,6 +70,7 @@ void ExpertParallelMoe::forward(int64_t step, int layer_idx, const MoeInput& in,
   for (auto& entries : send_entries_) entries.clear();
   for (size_t e = 0; e < sz(in.num_tokens) * k; ++e) {
     const int32_t slot_idx = in.topk_slots[e];
+    if (slot_idx == -1) continue;  // dropped: no live replica
     if (slot_idx < 0 || slot_idx >= num_slots) {
       throw Error("step " + std::to_string(step) + ", layer " + std::to_string(layer_idx) +
                   ": token " + std::to_string(e / k) + " routed to slot " +

@@ -39,8 +39,9 @@ class ExpertParallelMoe {
 
   // Writes `out` [num_tokens, hidden] and `rank_entries` [num_ranks]: the (token, k) entries
   // every rank computed for this layer (over all ranks' tokens, from the count all-gather).
-  // Collective over the data-path communicator. Throws eplb::Error for a slot out of range or
-  // an exchange that fails or times out.
+  // Collective over the data-path communicator. An entry routed to slot -1 (its expert has no
+  // live replica: Balancer::mask_ranks) is dropped: its expert output counts as zero. Throws
+  // eplb::Error for another slot out of range or an exchange that fails or times out.
   void forward(int64_t step, int layer_idx, const MoeInput& in, ExpertWeightStore& store,
                std::span<float> out, std::span<double> rank_entries);
 

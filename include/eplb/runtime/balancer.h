@@ -61,6 +61,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "eplb/comm.h"
 #include "eplb/placement.h"
@@ -86,6 +87,7 @@ enum class BalancerEventKind {
   kPlanTaken,       // bf(T)
   kPlanLate,        // bf(g + A): not every rank's plan was ready
   kPlanFailed,      // the planner threw, or ranks planned differently: cycle ends
+  kPlanTimedOut,    // not ready by planner_timeout_steps: abandoned, cycle ends
   kLayerPosted,     // layer_idx: transfers posted
   kLayerCommitted,  // layer_idx: weights and map switched
   kLayerFailed,     // layer_idx: given up, old weights and map kept
@@ -113,10 +115,23 @@ using LayerPlanFn =
     std::function<void(int layer_idx, std::span<const double> expert_loads,
                        std::span<const int32_t> current_phy2log, std::span<int32_t> phy2log)>;
 
+// Writes the weights of logical expert `expert_idx` of layer `layer_idx` into `dst`
+// [bytes_per_expert] (e.g. from the checkpoint or a host-memory copy). Called on the serving
+// thread when a re-plan places an expert whose every replica sits on a masked rank; may throw
+// (the layer then fails like a failed transfer and is retried next cycle).
+using ExpertLoadFn =
+    std::function<void(int layer_idx, int expert_idx, std::span<std::byte> dst)>;
+
 struct BalancerCallbacks {
   std::function<void(LogLevel, const std::string&)> log;  // none: messages are dropped
   std::function<void(const BalancerEvent&)> on_event;
-  LayerPlanFn plan_layer;  // none: eplb::plan_layer with config.plan_options()
+  // none: eplb::plan_layer with config.plan_options() and the masked ranks excluded. A custom
+  // function is not told about masked ranks: slots of masked ranks keep their expert whatever
+  // it writes there, and a row that leaves an expert without a live slot (when there are
+  // enough live slots) is a planner failure.
+  LayerPlanFn plan_layer;
+  // Required with lost_expert_policy restore and a store with bytes_per_expert > 0.
+  ExpertLoadFn load_expert;
 };
 
 class Balancer {
@@ -163,6 +178,28 @@ class Balancer {
   // Running totals and the last ended cycle; hook-time quantiles over recent steps.
   BalancerMetrics metrics() const;
   std::string prometheus_text() const;  // format_prometheus(metrics(), rank())
+
+  // Lost ranks. mask_ranks takes `ranks` out of service on top of those already masked;
+  // unmask_ranks returns them. Call both on the serving thread of EVERY rank with the same
+  // arguments between the same two hooks (e.g. right after after_forward(t)): the ranks then
+  // agree on routing and on every later plan. Masked ranks must keep calling the hooks (their
+  // collectives and transfers still run; they only get no tokens). Effective at once for
+  // route(): no token goes to a slot on a masked rank, each expert's tokens are split evenly
+  // over its live replicas. A plan in progress is discarded (in-flight layers given up, not
+  // counted as transfer failures) and every later re-plan plans over the live ranks only
+  // (PlanOptions::excluded_ranks); experts that end up without a live replica are routed to
+  // slot -1 and counted in BalancerMetrics::dropped_tokens. Experts whose last live replica
+  // is masked are handled by config.lost_expert_policy: refuse throws eplb::Error naming them
+  // ("layer 0: 5,6") and changes nothing; restore accepts. Every mask change starts a new
+  // cycle (re-plan) as soon as the running one ends, at the next after_forward when none runs.
+  // unmask_ranks assumes the rank's slots still hold their weights.
+  // Both throw eplb::Error for ranks out of range; mask_ranks also when every rank would be
+  // masked.
+  void mask_ranks(const std::vector<int>& ranks);
+  void unmask_ranks(const std::vector<int>& ranks);
+  std::vector<int> masked_ranks() const;  // ascending
+  // [num_layers] logical experts without a replica on a live rank, ascending.
+  const std::vector<std::vector<int32_t>>& lost_experts() const;
 
   // Blocks until the worker has no job (tests and simulators that want the planner never to
   // be late). Never call it from a serving loop that must not wait.

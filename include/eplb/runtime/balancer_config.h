@@ -18,6 +18,17 @@
 
 namespace eplb {
 
+// What Balancer::mask_ranks does when a masked rank holds the last live replica of an expert.
+enum class LostExpertPolicy {
+  kRefuse,   // the mask is rejected (eplb::Error naming the experts); nothing changes
+  kRestore,  // accepted: the expert's tokens are dropped (counted) until the next re-plan puts
+             // it on live ranks, its weights from BalancerCallbacks::load_expert
+};
+
+// "refuse" | "restore"; throws eplb::Error naming the value otherwise.
+LostExpertPolicy parse_lost_expert_policy(const std::string& name);
+const char* lost_expert_policy_name(LostExpertPolicy policy);
+
 struct BalancerConfig {
   // --- The deployment (the same on every rank) ---
   int num_layers = 0;   // MoE layers
@@ -66,6 +77,14 @@ struct BalancerConfig {
   // in after_forward and consumed in the next before_forward; this bounds the wait for it (a
   // rank that does not arrive in time is a fatal eplb::Error from the hook).
   std::chrono::milliseconds vote_timeout{60000};
+  // Planner watchdog: a plan not ready on every rank at the vote consumed in
+  // before_forward(gather_step + planner_timeout_steps) or later is abandoned for the cycle
+  // (every rank decides from the same votes at the same step), the placement is kept, counted
+  // in planner_timeouts; the abandoned job's late result is discarded. 0: no deadline; else
+  // >= algorithm_execution_interval.
+  int planner_timeout_steps = 0;
+  // Masked ranks holding the last live replica of an expert (see LostExpertPolicy).
+  LostExpertPolicy lost_expert_policy = LostExpertPolicy::kRefuse;
 
   int num_slots() const { return num_experts + num_redundant_experts; }
   int resolved_slots_per_rank() const { return num_ranks > 0 ? num_slots() / num_ranks : 0; }

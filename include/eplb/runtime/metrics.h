@@ -34,6 +34,7 @@ struct CycleMetrics {
   double hook_us_max = 0;
   bool planner_failed = false;  // the planner threw (on some rank): placement kept
   bool plan_late = false;       // not ready at the earliest take step
+  bool planner_timed_out = false;  // abandoned at planner_timeout_steps: placement kept
 };
 
 struct BalancerMetrics {
@@ -46,6 +47,14 @@ struct BalancerMetrics {
   int64_t late_plans = 0;
   int64_t transfer_failures = 0;  // layers given up
   int64_t record_failures = 0;    // expert_map_record_path writes that failed
+  int64_t planner_timeouts = 0;   // cycles whose plan was abandoned by the watchdog
+  // Lost ranks (Balancer::mask_ranks): routing entries of this rank's route() calls that found
+  // no live replica (sent to slot -1), and experts reloaded into slots through
+  // BalancerCallbacks::load_expert (all ranks).
+  int64_t dropped_tokens = 0;
+  int64_t reloaded_experts = 0;
+  int masked_ranks = 0;  // ranks masked now
+  int lost_experts = 0;  // (layer, expert) pairs with no live replica now
   // Since construction; quantiles within 3% (log-linear histogram), the maximum exact.
   double hook_us_p50 = 0;
   double hook_us_p99 = 0;
