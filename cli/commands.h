@@ -12,5 +12,6 @@ void add_validate_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 
 }  // namespace eplb::cli

@@ -6,6 +6,7 @@
 //   eplb convert  placement file -> another format
 //   eplb simulate load trace -> none/static/online/oracle balancing compared
 //   eplb synth    options -> synthetic load trace (.npy)
+//   eplb tune     load trace -> online knobs recommended, with vllm-ascend / TensorRT-LLM config
 //
 // Every failure is one line on stderr ("eplb: error: <file>: <field>: <problem>") and a
 // non-zero exit status: 1 for bad input, 2 for bad usage (CLI11's own messages).
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   eplb::cli::add_convert_command(app);
   eplb::cli::add_simulate_command(app);
   eplb::cli::add_synth_command(app);
+  eplb::cli::add_tune_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

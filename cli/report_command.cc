@@ -3,6 +3,7 @@
 // peak-to-average ratio (max/mean).
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +12,8 @@
 #include "commands.h"
 #include "eplb/balance.h"
 #include "eplb/error.h"
+#include "eplb/file_util.h"
+#include "eplb/sim/plots.h"
 
 namespace eplb::cli {
 namespace {
@@ -20,6 +23,7 @@ struct ReportFlags {
   int num_ranks = 0;
   std::string placement;
   bool json = false;
+  std::string svg;
 };
 
 nlohmann::json balance_json(const LayerBalance& b) {
@@ -56,6 +60,35 @@ void print_table(const LoadMatrix& loads, const BalanceReport& report, const std
   if (without > 0) fmt::print("{} layer(s) without data left out of the average\n", without);
 }
 
+// --svg: a path ending in .svg is the file; anything else is a directory (created when
+// missing) that receives heatmap.svg. Returns the file written.
+std::string write_heatmap(const std::string& target, const LoadMatrix& loads,
+                          const Placement* placement, int num_ranks, const ReportFlags& flags) {
+  std::filesystem::path path(target);
+  if (path.extension() != ".svg") {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) throw Error("--svg " + target + ": cannot create the directory: " + ec.message());
+    path /= "heatmap.svg";
+  }
+  std::vector<sim::HeatmapPanel> panels;
+  const int ranks = placement ? placement->num_ranks : num_ranks;
+  panels.push_back(sim::heatmap_panel(loads, nullptr, ranks,
+                                      placement ? "before: experts contiguous on ranks"
+                                                : "experts contiguous on ranks"));
+  if (placement) {
+    panels.push_back(sim::heatmap_panel(
+        loads, placement, ranks,
+        "after: " + std::filesystem::path(flags.placement).filename().string()));
+  }
+  const std::string subtitle =
+      fmt::format("{}: {} layers x {} experts on {} ranks",
+                  std::filesystem::path(flags.load.path).filename().string(), loads.num_layers,
+                  loads.num_experts, ranks);
+  write_file_atomic(path.string(), sim::heatmap_svg(panels, "Rank load per layer", subtitle));
+  return path.string();
+}
+
 void run_report(const ReportFlags& flags) {
   std::optional<Placement> placement;
   if (!flags.placement.empty()) {
@@ -76,8 +109,13 @@ void run_report(const ReportFlags& flags) {
   }
   const BalanceReport report =
       balance_report(loads, placement ? &*placement : nullptr, flags.num_ranks);
+  const std::string svg_path =
+      flags.svg.empty() ? std::string()
+                        : write_heatmap(flags.svg, loads, placement ? &*placement : nullptr,
+                                        flags.num_ranks, flags);
   if (!flags.json) {
     print_table(loads, report, under);
+    if (!svg_path.empty()) fmt::print("Heatmap: {}\n", svg_path);
     return;
   }
   nlohmann::json out;
@@ -111,6 +149,9 @@ void add_report_command(CLI::App& app) {
   command->add_option("--placement", flags->placement,
                       "placement file (eplb .json, trtllm .yaml, ascend .json)");
   command->add_flag("--json", flags->json, "print one JSON object instead of the table");
+  command->add_option("--svg", flags->svg,
+                      "write a layer x rank load heatmap (FILE.svg, or DIR/heatmap.svg); with "
+                      "--placement: before (contiguous) and after side by side");
   command->callback([flags] { run_report(*flags); });
 }
 

@@ -3,12 +3,10 @@
 // moves and an estimated MoE step time side by side. The work is eplb::sim::simulate; this
 // file parses flags, expands knob grids and prints.
 #include <fmt/format.h>
-#include <unistd.h>
+#include <fmt/ranges.h>
 
-#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,54 +15,21 @@
 #include "eplb/error.h"
 #include "eplb/sim/simulator.h"
 #include "eplb/sim/trace.h"
+#include "sim_common.h"
+#include "simulate_svg.h"
 
 namespace eplb::cli {
 namespace {
 
 struct SimulateFlags {
-  std::string trace;
-  int window = 100;
-  int num_ranks = 0;
-  int num_slots = 0;
-  int num_nodes = 1;
-  int num_groups = 1;
+  SimFlags sim;
   std::string policies = "none,static,online,oracle";
-  std::string planner = "balanced";
   std::string collection = "50";
   std::string algorithm = "10";
   std::string layer_updates = "1";
-  sim::CostModel cost;
   bool json = false;
+  std::string svg_dir;
 };
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (!part.empty()) parts.push_back(part);
-  }
-  return parts;
-}
-
-std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
-  std::vector<int> values;
-  for (const std::string& part : split_commas(text)) {
-    size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != part.size() || v < 1) {
-      throw Error(flag + " " + text + ": expected positive integers separated by commas");
-    }
-    values.push_back(v);
-  }
-  if (values.empty()) throw Error(flag + ": no value");
-  return values;
-}
 
 struct Row {
   sim::SimPolicy policy;
@@ -72,42 +37,11 @@ struct Row {
 };
 
 std::string knobs_text(const Row& row) {
-  if (row.policy != sim::SimPolicy::kOnline) return "-";
-  return fmt::format("C={} A={} U={}", row.knobs.expert_heat_collection_interval,
-                     row.knobs.algorithm_execution_interval, row.knobs.layer_updates_per_iter);
+  return row.policy == sim::SimPolicy::kOnline ? knobs_label(row.knobs) : "-";
 }
 
-// A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal.
-class Progress {
- public:
-  Progress(int64_t total) : enabled_(isatty(STDERR_FILENO) == 1), total_(total) {}
-  ~Progress() {
-    if (enabled_ && drawn_) std::fputs("\r\033[K", stderr);
-  }
-  void update(const std::string& label, int64_t done) {
-    if (!enabled_) return;
-    const int64_t percent = total_ > 0 ? done * 100 / total_ : 100;
-    if (percent == last_percent_ && label == last_label_) return;
-    last_percent_ = percent;
-    last_label_ = label;
-    constexpr int kWidth = 30;
-    const auto filled = static_cast<int>(percent * kWidth / 100);
-    fmt::print(stderr, "\r[{}{}] {:3}% {}\033[K", std::string(static_cast<size_t>(filled), '#'),
-               std::string(static_cast<size_t>(kWidth - filled), ' '), percent, label);
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
- private:
-  bool enabled_;
-  int64_t total_;
-  int64_t last_percent_ = -1;
-  std::string last_label_;
-  bool drawn_ = false;
-};
-
 nlohmann::json result_json(const Row& row, const sim::SimResult& r, const sim::LoadTrace& trace,
-                           const SimulateFlags& flags) {
+                           const sim::SimOptions& options, int window) {
   nlohmann::json j;
   j["policy"] = sim::sim_policy_name(row.policy);
   if (row.policy == sim::SimPolicy::kOnline) {
@@ -118,33 +52,16 @@ nlohmann::json result_json(const Row& row, const sim::SimResult& r, const sim::L
   j["steps"] = trace.num_steps;
   j["layers"] = trace.num_layers;
   j["experts"] = trace.num_experts;
-  j["ranks"] = flags.num_ranks;
-  j["slots"] = flags.num_slots;
-  j["window"] = flags.window;
-  j["peak_to_avg_mean"] = r.mean_peak_to_avg;
-  j["peak_to_avg_worst"] = r.worst_peak_to_avg;
-  j["replans"] = r.replans;
-  j["moved_experts"] = r.moved_experts;
-  j["moved_bytes"] = r.moved_bytes;
-  j["moved_experts_per_replan"] = r.moved_experts_per_replan;
-  j["moved_bytes_per_replan"] = r.moved_bytes_per_replan;
-  j["compute_us_mean"] = r.compute_us_mean;
-  j["stall_us_mean"] = r.stall_us_mean;
-  j["stall_us_max"] = r.stall_us_max;
-  j["step_us_mean"] = r.step_us_mean;
+  j["ranks"] = options.num_ranks;
+  j["slots"] = options.num_slots;
+  j["window"] = window;
+  j.update(sim_metrics_json(r));
   return j;
 }
 
 void run_simulate(const SimulateFlags& flags) {
-  const sim::LoadTrace trace = sim::read_trace(flags.trace);
-  sim::SimOptions options;
-  options.num_ranks = flags.num_ranks;
-  options.num_slots = flags.num_slots > 0 ? flags.num_slots : trace.num_experts;
-  options.num_nodes = flags.num_nodes;
-  options.num_groups = flags.num_groups;
-  options.planner = parse_policy(flags.planner);
-  options.window_steps = flags.window;
-  options.cost = flags.cost;
+  const sim::LoadTrace trace = sim::read_trace(flags.sim.trace);
+  sim::SimOptions options = sim_options(flags.sim, trace);
 
   std::vector<Row> rows;
   for (const std::string& name : split_commas(flags.policies)) {
@@ -174,19 +91,30 @@ void run_simulate(const SimulateFlags& flags) {
   }
   options.progress = nullptr;
 
+  std::vector<std::string> plots;
+  if (!flags.svg_dir.empty()) {
+    std::vector<PlottedRun> runs;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string label = sim::sim_policy_name(rows[i].policy);
+      if (rows[i].policy == sim::SimPolicy::kOnline) label += " " + knobs_text(rows[i]);
+      runs.push_back({label, &results[i]});
+    }
+    plots = write_simulate_svgs(flags.svg_dir, trace, runs, flags.sim.window, options.num_ranks,
+                                options.num_slots, flags.sim.trace);
+  }
   if (flags.json) {
     for (size_t i = 0; i < rows.size(); ++i) {
-      fmt::print("{}\n", result_json(rows[i], results[i], trace, flags).dump());
+      fmt::print("{}\n", result_json(rows[i], results[i], trace, options, flags.sim.window).dump());
     }
     return;
   }
   fmt::print("Trace {}: {} steps x {} layers x {} experts; {} slots on {} ranks; window {} steps\n",
-             flags.trace, trace.num_steps, trace.num_layers, trace.num_experts, options.num_slots,
-             options.num_ranks, std::min(flags.window, trace.num_steps));
+             flags.sim.trace, trace.num_steps, trace.num_layers, trace.num_experts,
+             options.num_slots, options.num_ranks, std::min(flags.sim.window, trace.num_steps));
   fmt::print(
       "Cost model: {} us/layer + {} us/token on the hottest rank; {:.1f} MB/expert at {} GB/s\n",
-      flags.cost.fixed_us, flags.cost.token_us, flags.cost.expert_bytes / 1e6,
-      flags.cost.bandwidth_gbs);
+      options.cost.fixed_us, options.cost.token_us, options.cost.expert_bytes / 1e6,
+      options.cost.bandwidth_gbs);
   fmt::print("{:<8} {:<16} {:>9} {:>9} {:>7} {:>11} {:>10} {:>10} {:>9} {:>9} {:>8}\n", "policy",
              "knobs", "p/a mean", "p/a worst", "replans", "moved/plan", "GB/plan", "compute ms",
              "stall ms", "step ms", "vs none");
@@ -209,6 +137,7 @@ void run_simulate(const SimulateFlags& flags) {
       "p/a = peak/avg (max/mean rank load per layer, mean over layers), per step; "
       "C/A/U = expert_heat_collection_interval / algorithm_execution_interval / "
       "layer_updates_per_iter\n");
+  if (!plots.empty()) fmt::print("Plots: {}\n", fmt::join(plots, ", "));
 }
 
 }  // namespace
@@ -217,29 +146,8 @@ void add_simulate_command(CLI::App& app) {
   auto flags = std::make_shared<SimulateFlags>();
   CLI::App* command = app.add_subcommand(
       "simulate", "Replay a load trace under none/static/online/oracle balancing and compare");
-  command->add_option("--trace", flags->trace, "[steps, layers, experts] .npy load trace")
-      ->required();
-  command
-      ->add_option("--window", flags->window,
-                   "steps: static plans on the first W, oracle on each block of W")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  command->add_option("--ranks", flags->num_ranks, "ranks of the expert-parallel group")
-      ->required()
-      ->check(CLI::PositiveNumber);
-  command
-      ->add_option("--slots", flags->num_slots,
-                   "physical slots per layer over all ranks (default: the expert count)")
-      ->check(CLI::PositiveNumber);
-  command->add_option("--nodes", flags->num_nodes, "nodes")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  command->add_option("--groups", flags->num_groups, "expert groups (planner)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  add_sim_flags(*command, flags->sim);
   command->add_option("--policy", flags->policies, "comma list of none, static, online, oracle")
-      ->capture_default_str();
-  command->add_option("--planner", flags->planner, "balanced | deepseek | greedy")
       ->capture_default_str();
   command
       ->add_option("--expert_heat_collection_interval", flags->collection,
@@ -253,20 +161,10 @@ void add_simulate_command(CLI::App& app) {
       ->add_option("--layer_updates_per_iter", flags->layer_updates,
                    "online: layers moved per step (comma list)")
       ->capture_default_str();
-  command
-      ->add_option("--expert-bytes", flags->cost.expert_bytes,
-                   "bytes of one expert (DeepSeek-V3: 3 x 7168 x 2048 FP8)")
-      ->capture_default_str();
-  command
-      ->add_option("--bandwidth-gbs", flags->cost.bandwidth_gbs,
-                   "GB/s into each rank for weight moves (400 Gb/s NIC)")
-      ->capture_default_str();
-  command
-      ->add_option("--token-us", flags->cost.token_us, "us per token-expert assignment on a rank")
-      ->capture_default_str();
-  command->add_option("--fixed-us", flags->cost.fixed_us, "us per layer independent of load")
-      ->capture_default_str();
+  add_cost_flags(*command, flags->sim.cost);
   command->add_flag("--json", flags->json, "print one JSON object per policy, one per line");
+  command->add_option("--svg", flags->svg_dir,
+                      "write imbalance.svg, heatmap.svg and moves.svg into this directory");
   command->callback([flags] { run_simulate(*flags); });
 }
 

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
+  librsvg2-bin libxml2-utils   # rsvg-convert / xmllint: the SVG plot tests render and parse
 )
 
 missing=()

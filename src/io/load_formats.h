@@ -11,9 +11,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "eplb/load_matrix.h"
 #include "eplb/load_reader.h"
+#include "eplb/placement.h"
 
 namespace eplb {
 
@@ -40,6 +42,11 @@ LoadMatrix parse_sglang_loads(std::string_view text, const std::string& path,
 // and over the iterations in options.window; per-slot counts are mapped back to logical
 // experts through options.placement.
 LoadMatrix read_trtllm_stats(const std::string& dir, const LoadReadOptions& options);
+
+// The same directory, one matrix per dumped iteration (ascending iteration numbers), for
+// traces (`eplb simulate --trace DIR`).
+std::vector<std::pair<int64_t, LoadMatrix>> read_trtllm_stats_iterations(
+    const std::string& dir, const Placement* placement);
 
 // "A:B" / "A:" as written on the command line.
 std::string index_range_text(const IndexRange& range);

@@ -173,75 +173,98 @@ void add_slot_counts(const std::vector<double>& slot_counts, const Placement& pl
   }
 }
 
-}  // namespace
-
-LoadMatrix read_trtllm_stats(const std::string& dir, const LoadReadOptions& options) {
-  const int num_values = read_num_values(dir);
-  const Placement* placement = options.placement;
+// Every rank file of `dir` read, summed over ranks and checked complete (every layer in every
+// iteration); `placement` (may be null) decides whether the counts are per slot.
+struct Collected {
+  int num_values = 0;
   bool per_slot = false;
+  std::map<StatKey, std::vector<double>> sums;  // summed over ranks
+  std::set<int64_t> iters;
+  std::set<int> layer_ids;
+};
+
+Collected collect(const std::string& dir, const Placement* placement) {
+  Collected c;
+  c.num_values = read_num_values(dir);
   if (placement != nullptr) {
-    per_slot = num_values == placement->num_slots;
-    if (!per_slot && num_values != placement->num_experts) {
-      throw Error(join(dir, "meta_info.json") + ": num_experts " + std::to_string(num_values) +
+    c.per_slot = c.num_values == placement->num_slots;
+    if (!c.per_slot && c.num_values != placement->num_experts) {
+      throw Error(join(dir, "meta_info.json") + ": num_experts " + std::to_string(c.num_values) +
                   " matches neither the placement's " + std::to_string(placement->num_experts) +
                   " experts nor its " + std::to_string(placement->num_slots) + " slots");
     }
   }
-
-  std::map<StatKey, std::vector<double>> sums;  // summed over ranks
-  for (const std::string& path : rank_files(dir)) add_rank_file(path, num_values, &sums);
-  if (sums.empty()) throw Error(dir + ": the rank files hold no \"{iter}_{layer}\" tensors");
-
-  std::set<int64_t> iters;
-  std::set<int> layer_ids;
-  for (const auto& [key, counts] : sums) {
-    iters.insert(key.first);
-    layer_ids.insert(key.second);
+  for (const std::string& path : rank_files(dir)) add_rank_file(path, c.num_values, &c.sums);
+  if (c.sums.empty()) throw Error(dir + ": the rank files hold no \"{iter}_{layer}\" tensors");
+  for (const auto& [key, counts] : c.sums) {
+    c.iters.insert(key.first);
+    c.layer_ids.insert(key.second);
   }
-  for (int64_t iter : iters) {
-    for (int layer_id : layer_ids) {
-      if (!sums.contains({iter, layer_id})) {
+  for (int64_t iter : c.iters) {
+    for (int layer_id : c.layer_ids) {
+      if (!c.sums.contains({iter, layer_id})) {
         throw Error(dir + ": no rank file has tensor \"" + std::to_string(iter) + "_" +
-                    std::to_string(layer_id) + "\" (iterations " + std::to_string(*iters.begin()) +
-                    ".." + std::to_string(*iters.rbegin()) + ", layers " +
-                    std::to_string(*layer_ids.begin()) + ".." +
-                    std::to_string(*layer_ids.rbegin()) + ")");
+                    std::to_string(layer_id) + "\" (iterations " +
+                    std::to_string(*c.iters.begin()) + ".." + std::to_string(*c.iters.rbegin()) +
+                    ", layers " + std::to_string(*c.layer_ids.begin()) + ".." +
+                    std::to_string(*c.layer_ids.rbegin()) + ")");
       }
     }
   }
+  return c;
+}
 
-  // --window by iteration number: a range within [first dumped, last dumped + 1).
-  const int64_t first_iter = *iters.begin(), stop_iter = *iters.rbegin() + 1;
-  int64_t begin = first_iter, end = stop_iter;
-  if (options.window) {
-    begin = options.window->begin;
-    end = options.window->end.value_or(stop_iter);
-    const auto selected = std::distance(iters.lower_bound(begin), iters.lower_bound(end));
-    if (begin < first_iter || end > stop_iter || selected <= 0) {
-      throw Error("--window " + index_range_text(*options.window) + ": " + dir +
-                  " holds iterations " + std::to_string(first_iter) + ":" +
-                  std::to_string(stop_iter) + " (the window counts iteration numbers)");
-    }
-  }
-
-  const int num_experts = per_slot ? placement->num_experts : num_values;
-  LoadMatrix m = LoadMatrix::zeros(static_cast<int>(layer_ids.size()), num_experts);
-  m.layer_ids.assign(layer_ids.begin(), layer_ids.end());
-  std::vector<double> counts(static_cast<size_t>(num_values));
+// Loads summed over the dumped iterations in [begin, end), rows sorted by layer id.
+LoadMatrix sum_iterations(const Collected& c, int64_t begin, int64_t end,
+                          const Placement* placement, const std::string& dir) {
+  const int num_experts = c.per_slot ? placement->num_experts : c.num_values;
+  LoadMatrix m = LoadMatrix::zeros(static_cast<int>(c.layer_ids.size()), num_experts);
+  m.layer_ids.assign(c.layer_ids.begin(), c.layer_ids.end());
+  std::vector<double> counts(static_cast<size_t>(c.num_values));
   for (int l = 0; l < m.num_layers; ++l) {
     const int layer_id = m.layer_ids[static_cast<size_t>(l)];
     std::fill(counts.begin(), counts.end(), 0.0);
-    for (auto it = iters.lower_bound(begin); it != iters.end() && *it < end; ++it) {
-      const std::vector<double>& c = sums.at({*it, layer_id});
-      for (size_t i = 0; i < counts.size(); ++i) counts[i] += c[i];
+    for (auto it = c.iters.lower_bound(begin); it != c.iters.end() && *it < end; ++it) {
+      const std::vector<double>& v = c.sums.at({*it, layer_id});
+      for (size_t i = 0; i < counts.size(); ++i) counts[i] += v[i];
     }
-    if (per_slot) {
+    if (c.per_slot) {
       add_slot_counts(counts, *placement, layer_id, dir, m.layer(l));
     } else {
       std::copy(counts.begin(), counts.end(), m.layer(l).begin());
     }
   }
   return m;
+}
+
+}  // namespace
+
+LoadMatrix read_trtllm_stats(const std::string& dir, const LoadReadOptions& options) {
+  const Collected c = collect(dir, options.placement);
+  // --window by iteration number: a range within [first dumped, last dumped + 1).
+  const int64_t first_iter = *c.iters.begin(), stop_iter = *c.iters.rbegin() + 1;
+  int64_t begin = first_iter, end = stop_iter;
+  if (options.window) {
+    begin = options.window->begin;
+    end = options.window->end.value_or(stop_iter);
+    const auto selected = std::distance(c.iters.lower_bound(begin), c.iters.lower_bound(end));
+    if (begin < first_iter || end > stop_iter || selected <= 0) {
+      throw Error("--window " + index_range_text(*options.window) + ": " + dir +
+                  " holds iterations " + std::to_string(first_iter) + ":" +
+                  std::to_string(stop_iter) + " (the window counts iteration numbers)");
+    }
+  }
+  return sum_iterations(c, begin, end, options.placement, dir);
+}
+
+std::vector<std::pair<int64_t, LoadMatrix>> read_trtllm_stats_iterations(
+    const std::string& dir, const Placement* placement) {
+  const Collected c = collect(dir, placement);
+  std::vector<std::pair<int64_t, LoadMatrix>> out;
+  for (const int64_t iter : c.iters) {
+    out.emplace_back(iter, sum_iterations(c, iter, iter + 1, placement, dir));
+  }
+  return out;
 }
 
 }  // namespace eplb

@@ -59,6 +59,7 @@ SimResult simulate_online(const LoadTrace& trace, const SimOptions& options,
         Placement previous = balancer.placement();
         std::vector<int64_t> share(static_cast<size_t>(trace.num_experts));
         std::vector<int64_t> per_rank(static_cast<size_t>(num_ranks));
+        int64_t last_cycle = -1;  // cycle_idx() of the last commit seen
         for (int t = 0; t < num_steps; ++t) {
           balancer.before_forward(t);
           if (rank == 0) {
@@ -72,6 +73,12 @@ SimResult simulate_online(const LoadTrace& trace, const SimOptions& options,
               // Posted at bf(t - 1), transferred during forward(t - 1), committed at bf(t).
               max_rank_moved[static_cast<size_t>(std::max(0, t - 1))] +=
                   *std::max_element(per_rank.begin(), per_rank.end());
+              // A cycle commits its layers over several steps: one Replan per cycle.
+              if (balancer.cycle_idx() != last_cycle) {
+                r.replan_moves.push_back({t, 0});
+                last_cycle = balancer.cycle_idx();
+              }
+              r.replan_moves.back().moved_experts += moved;
               previous = now;
             }
             scores[static_cast<size_t>(t)] = score_step(trace, t, now, options.cost);
@@ -91,7 +98,10 @@ SimResult simulate_online(const LoadTrace& trace, const SimOptions& options,
           if (rank == 0 && options.progress) options.progress(t + 1);
           sync.arrive_and_wait();
         }
-        if (rank == 0) r.replans = balancer.metrics().rebalances;
+        if (rank == 0) {
+          r.replans = balancer.metrics().rebalances;
+          r.final_placement = balancer.placement();
+        }
       } catch (...) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::current_exception();

@@ -107,24 +107,28 @@ SimResult simulate_offline(const LoadTrace& trace, SimPolicy policy, const SimOp
   // Offline moves happen outside serving (start-up, or free for the oracle): never a stall.
   const std::vector<int64_t> no_moves(static_cast<size_t>(trace.num_steps), 0);
   std::vector<int64_t> per_rank(static_cast<size_t>(options.num_ranks), 0);
-  auto deploy = [&](Placement next) {
-    for (int l = 0; l < trace.num_layers; ++l)
-      r.moved_experts += count_moves(current, next, l, per_rank);
+  auto deploy = [&](Placement next, int step) {
+    int64_t moved = 0;
+    for (int l = 0; l < trace.num_layers; ++l) moved += count_moves(current, next, l, per_rank);
+    r.moved_experts += moved;
+    r.replan_moves.push_back({step, moved});
     ++r.replans;
     current = std::move(next);
   };
   if (policy == SimPolicy::kStatic) {
-    deploy(plan(trace.window_sum(0, window), plan_options, &current));
+    deploy(plan(trace.window_sum(0, window), plan_options, &current), 0);
   }
   for (int t = 0; t < trace.num_steps; ++t) {
     if (policy == SimPolicy::kOracle && t % window == 0) {
       deploy(
-          plan(trace.window_sum(t, std::min(t + window, trace.num_steps)), plan_options, &current));
+          plan(trace.window_sum(t, std::min(t + window, trace.num_steps)), plan_options, &current),
+          t);
     }
     scores[static_cast<size_t>(t)] = score_step(trace, t, current, options.cost);
     if (options.progress) options.progress(t + 1);
   }
   summarize(scores, no_moves, options.cost, r);
+  r.final_placement = std::move(current);
   return r;
 }
 

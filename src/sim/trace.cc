@@ -1,10 +1,16 @@
 #include "eplb/sim/trace.h"
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 
 #include "eplb/error.h"
 #include "eplb/file_util.h"
+#include "io/load_formats.h"
 #include "io/npy.h"
 
 namespace eplb::sim {
@@ -32,7 +38,101 @@ LoadMatrix LoadTrace::window_sum(int begin, int end) const {
   return m;
 }
 
+namespace {
+
+bool has_wildcard(const std::string& text) {
+  return text.find_first_of("*?[") != std::string::npos;
+}
+
+// Regular files of `dir` whose names match `pattern` (fnmatch), sorted by name.
+std::vector<std::string> matching_files(const std::filesystem::path& dir,
+                                        const std::string& pattern, const std::string& where) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir.empty() ? "." : dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_regular_file() && fnmatch(pattern.c_str(), name.c_str(), FNM_PERIOD) == 0) {
+      names.push_back(name);
+    }
+  }
+  if (ec) throw Error(where + ": cannot list " + dir.string() + ": " + ec.message());
+  if (names.empty()) throw Error(where + ": no file matches " + pattern);
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> paths;
+  for (const std::string& name : names) paths.push_back((dir / name).string());
+  return paths;
+}
+
+LoadTrace read_sglang_dumps(const std::vector<std::string>& files) {
+  std::vector<LoadMatrix> steps;
+  for (const std::string& file : files) steps.push_back(read_sglang_loads(file, std::nullopt));
+  return trace_from_steps(steps, files);
+}
+
+LoadTrace read_trtllm_trace(const std::string& dir) {
+  std::vector<LoadMatrix> steps;
+  std::vector<std::string> names;
+  for (auto& [iter, m] : read_trtllm_stats_iterations(dir, nullptr)) {
+    names.push_back(dir + ": iteration " + std::to_string(iter));
+    steps.push_back(std::move(m));
+  }
+  return trace_from_steps(steps, names);
+}
+
+LoadTrace read_npy_trace(const std::string& path);
+
+}  // namespace
+
+LoadTrace trace_from_steps(const std::vector<LoadMatrix>& steps,
+                           const std::vector<std::string>& names) {
+  if (steps.empty()) throw Error("trace: no step");
+  if (names.size() != steps.size()) {
+    throw Error("trace_from_steps: " + std::to_string(steps.size()) + " steps but " +
+                std::to_string(names.size()) + " names");
+  }
+  LoadTrace trace;
+  trace.num_steps = static_cast<int>(steps.size());
+  trace.num_layers = steps[0].num_layers;
+  trace.num_experts = steps[0].num_experts;
+  trace.layer_ids = steps[0].layer_ids;
+  trace.values.reserve(steps.size() * steps[0].values.size());
+  for (size_t t = 0; t < steps.size(); ++t) {
+    const LoadMatrix& m = steps[t];
+    if (m.num_layers != trace.num_layers || m.num_experts != trace.num_experts ||
+        m.layer_ids != trace.layer_ids) {
+      throw Error(names[t] + ": " + std::to_string(m.num_layers) + " layers x " +
+                  std::to_string(m.num_experts) + " experts, but " + names[0] + " has " +
+                  std::to_string(trace.num_layers) + " x " + std::to_string(trace.num_experts) +
+                  (m.layer_ids != trace.layer_ids && m.num_layers == trace.num_layers
+                       ? " (other layer ids)"
+                       : ""));
+    }
+    m.validate(names[t]);
+    trace.values.insert(trace.values.end(), m.values.begin(), m.values.end());
+  }
+  return trace;
+}
+
 LoadTrace read_trace(const std::string& path) {
+  const std::filesystem::path p(path);
+  if (has_wildcard(p.filename().string())) {
+    if (has_wildcard(p.parent_path().string())) {
+      throw Error(path + ": wildcards are allowed in the last path component only");
+    }
+    return read_sglang_dumps(matching_files(p.parent_path(), p.filename().string(), path));
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) {
+    if (std::filesystem::exists(p / "meta_info.json", ec)) return read_trtllm_trace(path);
+    return read_sglang_dumps(matching_files(p, "*.json", path));
+  }
+  return read_npy_trace(path);
+}
+
+namespace {
+
+LoadTrace read_npy_trace(const std::string& path) {
   const std::string bytes = read_file(path);
   const NpyArray array = parse_npy(bytes, path);
   if (array.shape.size() != 3) {
@@ -62,6 +162,8 @@ LoadTrace read_trace(const std::string& path) {
   }
   return trace;
 }
+
+}  // namespace
 
 std::string encode_npy_int64(std::span<const int64_t> values, std::span<const int64_t> shape) {
   int64_t n = 1;

@@ -91,5 +91,33 @@ TEST(SimulateCommand, BadKnobListAndSlotsAreErrors) {
   EXPECT_NE(r.err.find("dynamic"), std::string::npos) << r.err;
 }
 
+// --trace also takes a TensorRT-LLM statistics directory: iterations 100..103 become 4 steps.
+TEST(SimulateCommand, TrtllmStatisticsDirectoryAsTrace) {
+  const CliResult r = run_eplb("simulate --trace " + test_data("loads/trtllm_stats") +
+                               " --ranks 2 --window 2 --policy none,oracle --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0]["steps"], 4);
+  EXPECT_EQ(lines[0]["layers"], 3);
+  EXPECT_EQ(lines[0]["experts"], 8);
+  EXPECT_LE(lines[1]["peak_to_avg_mean"].get<double>(), lines[0]["peak_to_avg_mean"].get<double>());
+}
+
+// ... and SGLang dumps, as a glob in name order.
+TEST(SimulateCommand, SglangDumpGlobAsTrace) {
+  ScratchDir dir;
+  dir.write("d/dump_1.json", R"({"logical_count": [[9, 1, 1, 1], [1, 1, 1, 9]]})");
+  dir.write("d/dump_2.json", R"({"logical_count": [[9, 1, 1, 1], [1, 1, 1, 9]]})");
+  const CliResult r = run_eplb("simulate --trace '" + dir.path("d/dump_*.json") +
+                               "' --ranks 2 --policy none --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  EXPECT_EQ(lines[0]["steps"], 2);
+  // Rank loads {10, 2} in both layers: peak/avg 10 / 6.
+  EXPECT_DOUBLE_EQ(lines[0]["peak_to_avg_mean"].get<double>(), 10.0 / 6.0);
+}
+
 }  // namespace
 }  // namespace eplb::testing

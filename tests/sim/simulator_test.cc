@@ -164,6 +164,53 @@ TEST(Simulator, OnlineRebalancesThroughTheRuntime) {
   EXPECT_GT(online.step_us_mean, online.compute_us_mean);
 }
 
+// What the plots read: one Replan per deployed placement (online: per cycle, at its first
+// commit), their moves summing to moved_experts, and the placement in force at the end.
+TEST(Simulator, RecordsMovesPerReplanAndTheFinalPlacement) {
+  const LoadTrace a = trace_a();
+  const SimOptions o = options_a();
+  PlanOptions p;
+  p.num_ranks = 2;
+  p.num_slots = 4;
+  const Placement initial = Placement::contiguous(2, 4, 2, 4);
+  const Placement first = plan(a.window_sum(0, 2), p, &initial);
+  const Placement second = plan(a.window_sum(2, 4), p, &first);
+  const SimResult orc = simulate(a, SimPolicy::kOracle, o);
+  ASSERT_EQ(orc.replan_moves.size(), 2u);
+  EXPECT_EQ(orc.replan_moves[0].step, 0);
+  EXPECT_EQ(orc.replan_moves[1].step, 2);
+  EXPECT_EQ(orc.replan_moves[0].moved_experts, count_moved_slots(initial, first));
+  EXPECT_EQ(orc.replan_moves[1].moved_experts, count_moved_slots(first, second));
+  EXPECT_EQ(orc.final_placement.phy2log, second.phy2log);
+  const SimResult none = simulate(a, SimPolicy::kNone, o);
+  EXPECT_TRUE(none.replan_moves.empty());
+  EXPECT_EQ(none.final_placement.phy2log, initial.phy2log);
+
+  // Trace B, C = 4, A = 2, U = 1: the first cycle commits layers at bf(6), bf(7), bf(8).
+  const LoadTrace b = trace_b(16);
+  SimOptions ob;
+  ob.num_ranks = 2;
+  ob.num_slots = 12;
+  const SimResult online = simulate(b, SimPolicy::kOnline, ob, {4, 2, 1});
+  ASSERT_FALSE(online.replan_moves.empty());
+  EXPECT_EQ(online.replan_moves[0].step, 6);
+  int64_t sum = 0;
+  for (size_t i = 0; i < online.replan_moves.size(); ++i) {
+    sum += online.replan_moves[i].moved_experts;
+    if (i > 0) {
+      EXPECT_GT(online.replan_moves[i].step, online.replan_moves[i - 1].step);
+    }
+  }
+  EXPECT_EQ(sum, online.moved_experts);
+  EXPECT_EQ(static_cast<int64_t>(online.replan_moves.size()), online.replans);
+  double last = 0;
+  for (int l = 0; l < 3; ++l) {
+    last += layer_balance(rank_loads(b.at(15, l), online.final_placement.layer_phy2log(l), {}, 2))
+                .peak_to_avg;
+  }
+  EXPECT_NEAR(online.step_peak_to_avg[15], last / 3, 1e-12);
+}
+
 TEST(Simulator, RejectsSlotsNotDivisibleByRanks) {
   SimOptions o = options_a();
   o.num_slots = 5;

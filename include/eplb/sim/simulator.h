@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "eplb/placement.h"
 #include "eplb/planner.h"
 #include "eplb/sim/cost_model.h"
 #include "eplb/sim/trace.h"
@@ -56,6 +57,13 @@ struct SimOptions {
   std::function<void(int64_t steps_done)> progress;
 };
 
+// One deployed placement: the first step served (in part, for online) by it and the slots it
+// re-filled over all ranks and layers. Online: one per cycle that committed a layer.
+struct Replan {
+  int64_t step = 0;
+  int64_t moved_experts = 0;
+};
+
 struct SimResult {
   SimPolicy policy = SimPolicy::kNone;
   OnlineKnobs knobs;                     // meaningful for kOnline only
@@ -71,6 +79,8 @@ struct SimResult {
   double stall_us_mean = 0;
   double step_us_mean = 0;  // compute + stall
   double stall_us_max = 0;
+  std::vector<Replan> replan_moves;  // in step order
+  Placement final_placement;         // in force for the last step
 };
 
 // Runs one policy over the whole trace. Throws eplb::Error for options that cannot describe

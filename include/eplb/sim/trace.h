@@ -17,6 +17,9 @@ struct LoadTrace {
   int num_experts = 0;
   // [num_steps, num_layers, num_experts] row-major token counts (finite, >= 0).
   std::vector<double> values;
+  // [num_layers] the model's layer ids (labels only; the simulator numbers layers 0..L-1).
+  // Empty: 0..num_layers-1 (an .npy trace).
+  std::vector<int> layer_ids;
 
   // [num_experts] loads of layer `layer_idx` at step `step_idx`.
   std::span<const double> at(int step_idx, int layer_idx) const;
@@ -25,9 +28,24 @@ struct LoadTrace {
   LoadMatrix window_sum(int begin, int end) const;
 };
 
-// Reads a 3-D .npy [steps, layers, experts] of any numeric dtype. Throws eplb::Error
-// "<path>: ..." for unreadable files, other ranks of array, empty shapes, negative or NaN loads.
+// Reads a trace from
+//   FILE.npy      a 3-D [steps, layers, experts] array of any numeric dtype;
+//   DIR           with meta_info.json: a TensorRT-LLM expert-statistics directory, one step per
+//                 dumped iteration (ascending), summed over ranks, counts taken per logical
+//                 expert (see src/io/trtllm_stats.cc);
+//   DIR           without: every *.json file in it, in name order, each an SGLang
+//                 expert-distribution dump (see src/io/sglang_loads.cc) that becomes one step
+//                 (a 3-D dump's buffered passes summed);
+//   PATTERN       a path whose last component holds * ? or [...] (e.g. dumps/rank0_*.json):
+//                 the matching files, in name order, as SGLang dumps.
+// Throws eplb::Error "<path>: ..." for unreadable files, other ranks of array, empty shapes,
+// negative or NaN loads, no matching file, or dumps whose layer/expert counts differ.
 LoadTrace read_trace(const std::string& path);
+
+// A trace of `steps` (each [layers, experts], the same shape and layer ids); `names` [steps]
+// names each step's source in errors. Throws eplb::Error when empty or shapes differ.
+LoadTrace trace_from_steps(const std::vector<LoadMatrix>& steps,
+                           const std::vector<std::string>& names);
 
 // The .npy (format 1.0) bytes of an int64 array `values` of shape `shape` (C order).
 // Throws eplb::Error when the shape's product differs from values.size().
