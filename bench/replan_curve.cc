@@ -53,6 +53,15 @@ struct Row {
   int next_plans = 0;
 };
 
+// eplb::plan, its wall time in `ms`.
+eplb::Placement timed_plan(const eplb::LoadMatrix& loads, const eplb::PlanOptions& options,
+                           const eplb::Placement* current, double& ms) {
+  const auto start = std::chrono::steady_clock::now();
+  eplb::Placement p = eplb::plan(loads, options, current);
+  ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return p;
+}
+
 void print_row(const std::string& knob, const Row& r) {
   std::printf("| %-28s | %6.2f | %8.5f | %8.5f | %+8.5f | %8.5f | %7.3f |\n", knob.c_str(),
               100 * r.moved / r.plans, r.balance / r.plans, r.fresh / r.plans,
@@ -119,19 +128,22 @@ int main(int argc, char** argv) {
       // Fresh plans of every window, for reference.
       std::vector<eplb::Placement> fresh;
       for (const auto& w : windows) fresh.push_back(eplb::plan(w, options));
+      // Adds the plan of window t (made in `ms`, `before` deployed until then) to `r`.
+      auto score = [&](Row& r, size_t t, const eplb::Placement& p, const eplb::Placement& before,
+                       double ms) {
+        r.plan_ms += ms;
+        r.moved += static_cast<double>(eplb::count_moved_slots(before, p)) / num_cells;
+        r.balance += mean_balance(windows[t], p);
+        r.fresh += mean_balance(windows[t], fresh[t]);
+        if (t + 1 < windows.size()) {
+          r.next += mean_balance(windows[t + 1], p);
+          ++r.next_plans;
+        }
+        ++r.plans;
+      };
       {
         Row r;
-        for (size_t t = 1; t < windows.size(); ++t) {
-          r.moved += static_cast<double>(eplb::count_moved_slots(fresh[t - 1], fresh[t])) /
-                     num_cells;
-          r.balance += mean_balance(windows[t], fresh[t]);
-          r.fresh += mean_balance(windows[t], fresh[t]);
-          if (t + 1 < windows.size()) {
-            r.next += mean_balance(windows[t + 1], fresh[t]);
-            ++r.next_plans;
-          }
-          ++r.plans;
-        }
+        for (size_t t = 1; t < windows.size(); ++t) score(r, t, fresh[t], fresh[t - 1], 0);
         print_row("fresh plan each window", r);
       }
       for (const Knob& knob : knobs) {
@@ -141,54 +153,45 @@ int main(int argc, char** argv) {
         Row r;
         eplb::Placement current = fresh[0];
         for (size_t t = 1; t < windows.size(); ++t) {
-          const auto start = std::chrono::steady_clock::now();
-          eplb::Placement next = eplb::plan(windows[t], o, &current);
-          const auto stop = std::chrono::steady_clock::now();
-          r.plan_ms += std::chrono::duration<double, std::milli>(stop - start).count();
-          r.moved += static_cast<double>(eplb::count_moved_slots(current, next)) / num_cells;
-          r.balance += mean_balance(windows[t], next);
-          r.fresh += mean_balance(windows[t], fresh[t]);
-          if (t + 1 < windows.size()) {
-            r.next += mean_balance(windows[t + 1], next);
-            ++r.next_plans;
-          }
-          ++r.plans;
+          double ms = 0;
+          eplb::Placement next = timed_plan(windows[t], o, &current, ms);
+          score(r, t, next, current, ms);
           current = std::move(next);
         }
         print_row(knob.name, r);
       }
-      // Robustness: fresh plans from a decayed sum of past windows.
-      for (double decay : {0.5, 0.8}) {
+      // Robustness: fresh plans from other loads than the window's own; `planning_loads(t)`
+      // fills `loads` for window t.
+      auto fresh_from = [&](const std::string& name, auto&& planning_loads) {
         Row r;
-        eplb::LoadMatrix smoothed = windows[0];
+        eplb::LoadMatrix loads = windows[0];
         for (size_t t = 1; t < windows.size(); ++t) {
-          for (size_t k = 0; k < smoothed.values.size(); ++k) {
-            smoothed.values[k] = decay * smoothed.values[k] + windows[t].values[k];
-          }
-          const auto start = std::chrono::steady_clock::now();
-          const eplb::Placement p = eplb::plan(smoothed, options);
-          const auto stop = std::chrono::steady_clock::now();
-          r.plan_ms += std::chrono::duration<double, std::milli>(stop - start).count();
-          r.moved += static_cast<double>(eplb::count_moved_slots(fresh[t - 1], p)) / num_cells;
-          r.balance += mean_balance(windows[t], p);
-          r.fresh += mean_balance(windows[t], fresh[t]);
-          if (t + 1 < windows.size()) {
-            r.next += mean_balance(windows[t + 1], p);
-            ++r.next_plans;
-          }
-          ++r.plans;
+          planning_loads(t, loads);
+          double ms = 0;
+          const eplb::Placement p = timed_plan(loads, options, nullptr, ms);
+          score(r, t, p, fresh[t - 1], ms);
         }
-        print_row("fresh from decay " + std::to_string(decay).substr(0, 3), r);
+        print_row(name, r);
+      };
+      // A decayed sum of past windows.
+      for (double decay : {0.5, 0.8}) {
+        fresh_from("fresh from decay " + std::to_string(decay).substr(0, 3),
+                   [&](size_t t, eplb::LoadMatrix& smoothed) {
+                     for (size_t k = 0; k < smoothed.values.size(); ++k) {
+                       smoothed.values[k] = decay * smoothed.values[k] + windows[t].values[k];
+                     }
+                   });
       }
-      // Robustness: fresh plans from the last window's loads, or the last `history` windows'
-      // mean, plus `k` standard deviations over those windows (slack for volatile experts: a
-      // hot-and-jumpy expert gets the replicas of its bad windows).
+      // The last window's loads, or the last `history` windows' mean, plus `k` standard
+      // deviations over those windows (slack for volatile experts: a hot-and-jumpy expert gets
+      // the replicas of its bad windows).
       constexpr size_t kHistory = 4;
       for (const auto& [from_mean, k] : {std::pair{true, 0.0}, std::pair{true, 1.0},
                                         std::pair{false, 0.5}, std::pair{false, 1.0}}) {
-        Row r;
-        eplb::LoadMatrix guarded = windows[0];
-        for (size_t t = 1; t < windows.size(); ++t) {
+        char name[64];
+        std::snprintf(name, sizeof name, "%s + %.1f sd of %zu windows",
+                      from_mean ? "mean" : "last", k, kHistory);
+        fresh_from(name, [&](size_t t, eplb::LoadMatrix& guarded) {
           const size_t first = t + 1 >= kHistory ? t + 1 - kHistory : 0;
           const auto n = static_cast<double>(t + 1 - first);
           for (size_t c = 0; c < guarded.values.size(); ++c) {
@@ -202,23 +205,7 @@ int main(int argc, char** argv) {
             const double base = from_mean ? mean : windows[t].values[c];
             guarded.values[c] = base + k * std::sqrt(std::max(0.0, squares / n - mean * mean));
           }
-          const auto start = std::chrono::steady_clock::now();
-          const eplb::Placement p = eplb::plan(guarded, options);
-          const auto stop = std::chrono::steady_clock::now();
-          r.plan_ms += std::chrono::duration<double, std::milli>(stop - start).count();
-          r.moved += static_cast<double>(eplb::count_moved_slots(fresh[t - 1], p)) / num_cells;
-          r.balance += mean_balance(windows[t], p);
-          r.fresh += mean_balance(windows[t], fresh[t]);
-          if (t + 1 < windows.size()) {
-            r.next += mean_balance(windows[t + 1], p);
-            ++r.next_plans;
-          }
-          ++r.plans;
-        }
-        char name[64];
-        std::snprintf(name, sizeof name, "%s + %.1f sd of %zu windows",
-                      from_mean ? "mean" : "last", k, kHistory);
-        print_row(name, r);
+        });
       }
     }
   } catch (const eplb::Error& e) {
