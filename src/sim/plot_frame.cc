@@ -162,4 +162,20 @@ void draw_titles(SvgDocument& doc, std::string_view title, std::string_view subt
 
 double titles_height(std::string_view subtitle) { return subtitle.empty() ? 44 : 62; }
 
+SvgDocument open_chart(const PlotFrame& frame, std::string_view title, std::string_view subtitle,
+                       const std::vector<LegendEntry>& legend, const std::vector<double>& x_ticks,
+                       const std::vector<double>& y_ticks, std::string_view x_label,
+                       std::string_view y_label) {
+  const double legend_x = frame.left + frame.width + 20;
+  const double width =
+      std::max(legend_x + legend_width(legend) + 16, text_width(subtitle, 12) + 40);
+  const double height =
+      std::max(frame.top + frame.height + 56, frame.top + legend_height(legend) + 16);
+  SvgDocument doc(width, height, title);
+  draw_titles(doc, title, subtitle);
+  draw_axes(doc, frame, x_ticks, y_ticks, x_label, y_label);
+  draw_legend(doc, legend_x, frame.top, legend);
+  return doc;
+}
+
 }  // namespace eplb::sim::internal

@@ -56,4 +56,11 @@ void draw_titles(SvgDocument& doc, std::string_view title, std::string_view subt
 // Height the titles take (margin above the plot area).
 double titles_height(std::string_view subtitle);
 
+// A chart's document: sized for `frame` with `legend` to its right (and the subtitle's width),
+// titles, axes and legend drawn; the caller draws the data.
+SvgDocument open_chart(const PlotFrame& frame, std::string_view title, std::string_view subtitle,
+                       const std::vector<LegendEntry>& legend, const std::vector<double>& x_ticks,
+                       const std::vector<double>& y_ticks, std::string_view x_label,
+                       std::string_view y_label);
+
 }  // namespace eplb::sim::internal

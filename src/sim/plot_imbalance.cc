@@ -55,14 +55,8 @@ std::string imbalance_svg(const std::vector<ImbalanceSeries>& series, const std:
   f.x_max = last_step;
   f.y_min = 1.0;
   f.y_max = std::max(y_ticks.empty() ? y_hi : y_ticks.back(), y_hi);
-  const double legend_x = f.left + f.width + 20;
-  double width = legend_x + legend_width(legend) + 16;
-  width = std::max(width, text_width(subtitle, 12) + 40);
-  const double height = std::max(f.top + f.height + 56, f.top + legend_height(legend) + 16);
-
-  SvgDocument doc(width, height, title);
-  draw_titles(doc, title, subtitle);
-  draw_axes(doc, f, x_ticks, y_ticks, "step", "peak/avg rank load (max/mean)");
+  SvgDocument doc = open_chart(f, title, subtitle, legend, x_ticks, y_ticks, "step",
+                                "peak/avg rank load (max/mean)");
   const size_t per_bucket = std::max<size_t>(1, (num_steps + kMaxPoints - 1) / kMaxPoints);
   for (size_t i = 0; i < series.size(); ++i) {
     // A run of steps with data is one polyline; a step without data ends it.
@@ -100,7 +94,6 @@ std::string imbalance_svg(const std::vector<ImbalanceSeries>& series, const std:
     }
     flush();
   }
-  draw_legend(doc, legend_x, f.top, legend);
   return doc.str();
 }
 

@@ -39,14 +39,8 @@ std::string moves_svg(const std::vector<MovesSeries>& series, const std::string&
   f.y_max = std::max(y_ticks.empty() ? 1.0 : y_ticks.back(), static_cast<double>(most));
   std::vector<double> x_ticks =
       nice_ticks(1, static_cast<double>(std::max<size_t>(num_cycles, 1)), 10, true);
-  const double legend_x = f.left + f.width + 20;
-  double width = legend_x + legend_width(legend) + 16;
-  width = std::max(width, text_width(subtitle, 12) + 40);
-  const double height = std::max(f.top + f.height + 56, f.top + legend_height(legend) + 16);
-
-  SvgDocument doc(width, height, title);
-  draw_titles(doc, title, subtitle);
-  draw_axes(doc, f, x_ticks, y_ticks, "re-plan cycle", "slots re-filled (all ranks)");
+  SvgDocument doc = open_chart(f, title, subtitle, legend, x_ticks, y_ticks, "re-plan cycle",
+                                "slots re-filled (all ranks)");
   const double group_w = f.width / (f.x_max - f.x_min);
   const double bar_w = group_w * 0.8 / static_cast<double>(series.size());
   for (size_t i = 0; i < series.size(); ++i) {
@@ -67,7 +61,6 @@ std::string moves_svg(const std::vector<MovesSeries>& series, const std::string&
     note.fill = "#777";
     doc.text(f.left + f.width / 2, f.top + f.height / 2, "no re-plan committed", note);
   }
-  draw_legend(doc, legend_x, f.top, legend);
   return doc.str();
 }
 
