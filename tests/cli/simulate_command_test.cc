@@ -7,19 +7,10 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "synth_trace.h"
 
 namespace eplb::testing {
 namespace {
-
-// 40 steps x 4 layers x 16 experts, skewed with a regime change at step 20.
-std::string make_trace(const ScratchDir& dir) {
-  const std::string path = dir.path("trace.npy");
-  const CliResult r = run_eplb("synth --out " + path +
-                               " --steps 40 --layers 4 --experts 16 --top-k 2 --tokens 800"
-                               " --skew 1.2 --drift 0.02 --regime-every 20 --seed 3");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
 
 std::vector<nlohmann::json> json_lines(const std::string& out) {
   std::vector<nlohmann::json> lines;
@@ -31,16 +22,16 @@ std::vector<nlohmann::json> json_lines(const std::string& out) {
 
 TEST(SynthCommand, SameSeedSameFile) {
   ScratchDir dir;
-  const std::string a = make_trace(dir);
+  const std::string a = make_synth_trace(dir);
   const std::string first = slurp(a);
   ASSERT_GT(first.size(), 40u * 4 * 16 * 8);
-  make_trace(dir);
+  make_synth_trace(dir);
   EXPECT_EQ(slurp(a), first);
 }
 
 TEST(SimulateCommand, JsonOneObjectPerPolicyAndKnobGrid) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const CliResult r = run_eplb("simulate --trace " + trace +
                                " --ranks 4 --slots 20 --window 10 --json"
                                " --expert_heat_collection_interval 5,10"
@@ -68,7 +59,7 @@ TEST(SimulateCommand, JsonOneObjectPerPolicyAndKnobGrid) {
 
 TEST(SimulateCommand, TableNamesEveryPolicy) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const CliResult r = run_eplb("simulate --trace " + trace + " --ranks 4 --slots 20 --window 10");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* word : {"none", "static", "online", "oracle", "C=50 A=10 U=1", "vs none"}) {
@@ -78,7 +69,7 @@ TEST(SimulateCommand, TableNamesEveryPolicy) {
 
 TEST(SimulateCommand, BadKnobListAndSlotsAreErrors) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   CliResult r = run_eplb("simulate --trace " + trace +
                          " --ranks 4 --slots 20 --expert_heat_collection_interval 5,x");
   EXPECT_EQ(r.exit_code, 1);

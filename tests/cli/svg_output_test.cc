@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli_runner.h"
+#include "synth_trace.h"
 #include "support/svg_render.h"
 #include "support/xml_check.h"
 
@@ -17,19 +18,9 @@ size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
-// 40 steps x 4 layers x 16 experts, skewed, every step with data.
-std::string make_trace(const ScratchDir& dir) {
-  const std::string path = dir.path("trace.npy");
-  const CliResult r = run_eplb("synth --out " + path +
-                               " --steps 40 --layers 4 --experts 16 --top-k 2 --tokens 800"
-                               " --skew 1.2 --drift 0.02 --regime-every 20 --seed 3");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
-
 TEST(SimulateSvg, WritesThreeWellFormedPlots) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const std::string out = dir.path("plots/sub");  // created, parents included
   const CliResult r =
       run_eplb("simulate --trace " + trace + " --ranks 4 --slots 20 --window 10 --svg " + out +
@@ -77,7 +68,7 @@ TEST(SimulateSvg, WritesThreeWellFormedPlots) {
 
 TEST(SimulateSvg, NoMovesPlotWithoutOnlineRowsAndJsonStaysClean) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const CliResult r = run_eplb("simulate --trace " + trace +
                                " --ranks 4 --policy none --json --svg " + dir.path("p"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -91,7 +82,7 @@ TEST(SimulateSvg, NoMovesPlotWithoutOnlineRowsAndJsonStaysClean) {
 
 TEST(SimulateSvg, UnwritableDirectoryNamesTheFlag) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const std::string file = dir.write("occupied", "x");
   const CliResult r =
       run_eplb("simulate --trace " + trace + " --ranks 4 --policy none --svg " + file + "/d");

@@ -5,23 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "synth_trace.h"
 
 namespace eplb::testing {
 namespace {
 
-// 40 steps x 4 layers x 16 experts, skewed with a regime change at step 20.
-std::string make_trace(const ScratchDir& dir) {
-  const std::string path = dir.path("trace.npy");
-  const CliResult r = run_eplb("synth --out " + path +
-                               " --steps 40 --layers 4 --experts 16 --top-k 2 --tokens 800"
-                               " --skew 1.2 --drift 0.02 --regime-every 20 --seed 3");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
-
 TEST(TuneCommand, JsonGridRankedByStepTimeAndRecommendationIsTheFastest) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const CliResult r = run_eplb("tune --trace " + trace +
                                " --ranks 4 --slots 20 --window 10 --json"
                                " --expert_heat_collection_interval 5,10"
@@ -61,7 +52,7 @@ TEST(TuneCommand, JsonGridRankedByStepTimeAndRecommendationIsTheFastest) {
 // The same setting through simulate gives the same figures: tune reuses the simulator.
 TEST(TuneCommand, AgreesWithSimulateForTheSameKnobs) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const std::string common = " --trace " + trace +
                              " --ranks 4 --slots 20 --window 10 --json"
                              " --expert_heat_collection_interval 5 --algorithm_execution_interval 2"
@@ -79,7 +70,7 @@ TEST(TuneCommand, AgreesWithSimulateForTheSameKnobs) {
 
 TEST(TuneCommand, DefaultGridFitsTheTraceAndTablePrintsSnippets) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const CliResult j =
       run_eplb("tune --trace " + trace + " --ranks 4 --slots 20 --window 10 --json");
   ASSERT_EQ(j.exit_code, 0) << j.err;
@@ -102,7 +93,7 @@ TEST(TuneCommand, DefaultGridFitsTheTraceAndTablePrintsSnippets) {
 
 TEST(TuneCommand, BadKnobListIsAnError) {
   ScratchDir dir;
-  const std::string trace = make_trace(dir);
+  const std::string trace = make_synth_trace(dir);
   const CliResult r = run_eplb("tune --trace " + trace + " --ranks 4 --layer_updates_per_iter 0");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--layer_updates_per_iter 0"), std::string::npos) << r.err;
