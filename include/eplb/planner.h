@@ -64,7 +64,8 @@ struct PlanOptions {
   // Policy `balanced` with a current placement (minimal movement): per layer, at most
   // `max_moves` slots change expert (-1: no limit), and the plan may be up to
   // `move_tolerance` (max/mean rank load) less balanced than a fresh plan if that moves fewer
-  // slots.
+  // slots. "A fresh plan" is what one aims for (the lower bound within balance_slack), or the
+  // hottest rank of an actual fresh plan where that aim is out of reach.
   int max_moves = -1;
   double move_tolerance = 0.0;
   // Ranks taken out of service (failed or drained), each in [0, num_ranks), not all of them
