@@ -3,8 +3,9 @@
 # installs eplb into a virtual environment under build/venv with `pip install .[test]`, then
 # runs pytest on python/tests.
 #   EPLB_PYTHON_TORCH=1 scripts/test_python.sh   # also install torch (PyPI's wheel brings CUDA
-#                                                # libraries: ~3 GB) for the DLPack and example
-#                                                # tests, which otherwise skip with a reason
+#                                                # libraries: ~3 GB) for the DLPack, gloo
+#                                                # (TorchCommunicator) and example tests, which
+#                                                # otherwise skip with a reason
 #   CMAKE_BUILD_PARALLEL_LEVEL=1 scripts/test_python.sh   # fewer compile jobs (default: nproc)
 # Extra arguments go to pytest (e.g. -k routing).
 set -euo pipefail

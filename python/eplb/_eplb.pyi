@@ -9,7 +9,10 @@ contiguity exactly. Every refusal is a ValueError naming the argument.
 """
 
 import os
-from typing import Any, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from typing import (
+    Any, Callable, Iterable, Literal, Optional, Protocol, Sequence, Tuple, TypedDict, Union,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +22,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 PlacementFormatName = Literal["eplb", "trtllm", "ascend"]
 PolicyName = Literal["balanced", "deepseek", "greedy"]
 RoutePolicyName = Literal["round_robin", "local_first", "weighted"]
+LostExpertPolicyName = Literal["refuse", "restore"]
 IndexRangeArg = Union[str, slice, None]  # "A:B", "A:", ":B" or slice(A, B): rows/steps A..B-1
 
 __version__: str
@@ -185,6 +189,26 @@ def align_layers(
     """The rows of `placement` for `layer_ids`, matched by layer id (or by row when the ids
     differ but the counts agree)."""
 
+class PlanLayerReportDict(TypedDict):
+    layer: int  # layer id
+    has_data: bool  # False: all loads zero, the other numbers are 0
+    lower_bound: float  # max/mean rank load no placement can beat
+    max_over_mean: float  # the plan's hottest rank / mean rank load
+    moved_slots: int  # slots whose expert changed vs current
+    duplicates: int  # same-rank duplicate replicas kept
+    relaxed: bool  # topology: replicas placed off their group's node
+    strict_max_over_mean: float  # topology: the strict placement's max/mean (0: not made)
+    cross_node_share: float  # topology: share of the groups' tokens served off their node
+    uncovered_experts: list[int]  # excluded_ranks: experts with no slot on a live rank
+
+class PlanReportDict(TypedDict):
+    layers: list[PlanLayerReportDict]  # [num_layers]
+    layers_relaxed: int  # layers with replicas off their group's node
+    cross_node_share: float  # token-weighted over layers with data (topology only)
+    layers_uncovered: int  # layers with uncovered experts (excluded_ranks)
+    warnings: list[str]  # one line each, e.g. why the topology was relaxed
+
+@overload
 def plan(
     loads: Union[LoadMatrix, ArrayLike],
     *,
@@ -200,7 +224,28 @@ def plan(
     max_moves: int = -1,
     tolerance: float = 0.0,
     slack: float = 0.002,
-) -> Placement:
+    excluded_ranks: Optional[Iterable[int]] = None,
+    return_report: Literal[False] = False,
+) -> Placement: ...
+@overload
+def plan(
+    loads: Union[LoadMatrix, ArrayLike],
+    *,
+    num_ranks: int,
+    num_slots: int,
+    num_nodes: int = 1,
+    num_groups: int = 1,
+    policy: PolicyName = "balanced",
+    current: Optional[Placement] = None,
+    layer_ids: Optional[Sequence[int]] = None,
+    routing: Literal["even", "weighted"] = "even",
+    topology: Literal["relaxed", "strict"] = "relaxed",
+    max_moves: int = -1,
+    tolerance: float = 0.0,
+    slack: float = 0.002,
+    excluded_ranks: Optional[Iterable[int]] = None,
+    return_report: Literal[True],
+) -> Tuple[Placement, PlanReportDict]:
     """Plans a placement for every layer, like `eplb plan` (same options as its flags).
 
     loads: LoadMatrix, or [num_layers, num_experts] token counts (layer_ids: their layer ids,
@@ -212,7 +257,18 @@ def plan(
     groups on nodes ("strict") or cross nodes where that balances better ("relaxed").
     max_moves (per layer; -1: no limit) and tolerance (max/mean given up for fewer moved
     slots) apply with current. slack: refinement stops within this factor of the lower bound.
-    Returns phy2log [num_layers, num_slots]. The GIL is released.
+
+    excluded_ranks: ranks out of service (`eplb plan --exclude-ranks`; any iterable of ints in
+    [0, num_ranks), no repeats, not all of them). Every layer is planned over the other ranks'
+    slots only; the excluded slots keep their current (else default) expert with
+    routing_weight 0, so routing_weight [num_layers, num_slots] is always set and routing
+    (log2phy, replica_table) never picks them. Experts left without a live slot (fewer live
+    slots than experts: the least loaded) are listed in the report's uncovered_experts.
+    Out-of-range or repeated ranks raise Error ("--exclude-ranks: rank 4 out of range [0, 4)").
+
+    Returns phy2log [num_layers, num_slots] as a Placement; with return_report=True, the tuple
+    (placement, report) where report["layers"][i]["uncovered_experts"] lists layer i's
+    uncovered experts. The GIL is released.
     """
 
 class LayerBalanceDict(TypedDict):
@@ -377,3 +433,393 @@ class LoadRecorder:
         so it must match exactly); returns out."""
     def reset(self) -> None:
         """Forgets every recorded step."""
+
+# ---- The online runtime (include/eplb/runtime/, include/eplb/comm.h) ----
+
+CommStateName = Literal["pending", "done", "failed", "timed_out"]
+
+class CommHandleLike(Protocol):
+    """What a Python Communicator's operations return (eplb.CommHandle implements it)."""
+
+    def poll(self) -> CommStateName:
+        """Never blocks: 'pending', 'done' or 'failed'."""
+    def wait(self, timeout: float) -> CommStateName:
+        """Blocks until not 'pending' or `timeout` seconds passed ('timed_out')."""
+    def error(self) -> str:
+        """Optional: why it failed."""
+
+class Communicator:
+    """The balancer's transport for one rank (include/eplb/comm.h). Get one from
+    InProcessWorld (threads), or subclass it in Python (e.g. eplb.torch_comm.TorchCommunicator)
+    and implement rank, num_ranks, all_gather, broadcast and exchange (calling
+    super().__init__() in __init__).
+
+    The balancer calls these on its serving thread, inside the hooks, with the GIL taken. They
+    must not block: start the operation and return a handle; the balancer polls it. Buffers are
+    numpy views of the balancer's memory (no copies), valid until the handle stops reporting
+    'pending'. A Python exception raised by an operation or a handle makes the operation
+    failed, with the exception's text as its error (a failed vote then raises eplb.Error from
+    the hook; a failed transfer gives the layer up, keeping its old weights and map).
+    """
+
+    def __init__(self) -> None: ...
+    def rank(self) -> int:
+        """This rank's index in [0, num_ranks())."""
+    def num_ranks(self) -> int: ...
+    def backend_name(self) -> str:
+        """'in_process', or 'python' unless a subclass overrides it."""
+    # To implement in subclasses (not callable on InProcessWorld communicators):
+    def all_gather(
+        self, local: npt.NDArray[np.float64], gathered: npt.NDArray[np.float64]
+    ) -> CommHandleLike:
+        """Collective: local [n] float64 (read-only) from every rank into gathered
+        [num_ranks, n] float64, row r from rank r. All ranks call it in the same order."""
+    def broadcast(self, data: npt.NDArray[np.uint8], root: int) -> CommHandleLike:
+        """Collective: data [n] uint8 (the same n on every rank) from rank `root`."""
+    def exchange(
+        self,
+        sends: list[Tuple[int, int, npt.NDArray[np.uint8]]],
+        recvs: list[Tuple[int, int, npt.NDArray[np.uint8]]],
+    ) -> CommHandleLike:
+        """Point to point, not collective: sends [(peer, tag, data [n] uint8 read-only)] and
+        recvs [(peer, tag, data [n] uint8 writable)], matched by (peer, tag) in posting order;
+        messages to oneself are allowed (copy them)."""
+
+class InProcessWorld:
+    """Ranks as threads of one process (tests, simulations). Run each rank's Balancer on its
+    own thread: the hooks release the GIL while they wait for the other ranks' votes."""
+
+    def __init__(self, num_ranks: int) -> None:
+        """Raises Error when num_ranks < 1."""
+    @property
+    def num_ranks(self) -> int: ...
+    def communicator(self, rank_idx: int) -> Communicator:
+        """Rank rank_idx's communicator (one per rank; it may outlive the world). Raises Error
+        for a rank out of range."""
+
+class ExpertWeightStore:
+    """A rank's expert weights: [num_layers, slots_per_rank] live slots and
+    [num_staging_areas, slots_per_rank] staging buffers of bytes_per_expert bytes each. Local
+    slot i of rank r is global slot r * slots_per_rank + i."""
+
+    @property
+    def bytes_per_expert(self) -> int: ...
+    @property
+    def num_staging_areas(self) -> int: ...
+    def slot_bytes(self, layer_idx: int, local_slot_idx: int) -> npt.NDArray[np.uint8]:
+        """[bytes_per_expert] uint8 writable view (no copy; it keeps the store alive) of the
+        live weights of local slot local_slot_idx of layer layer_idx. Typed access:
+        .view(np.float32), torch.from_numpy(...). The balancer overwrites it when it commits
+        the layer, inside before_forward. Raises Error out of range."""
+    def staging_bytes(self, area_idx: int, local_slot_idx: int) -> npt.NDArray[np.uint8]:
+        """[bytes_per_expert] uint8 writable view of a staging buffer."""
+
+class HostWeightStore(ExpertWeightStore):
+    """Host-memory store: zero-initialised buffers, each aligned to 64 bytes."""
+
+    def __init__(
+        self, num_layers: int, slots_per_rank: int, bytes_per_expert: int, num_staging_areas: int = 2
+    ) -> None:
+        """Raises Error for non-positive shapes (bytes_per_expert may be 0: placement only).
+        num_staging_areas bounds the layers in flight (>= layer_updates_per_iter)."""
+    @property
+    def num_layers(self) -> int: ...
+    @property
+    def slots_per_rank(self) -> int: ...
+    @property
+    def slots(self) -> npt.NDArray[np.uint8]:
+        """[num_layers, slots_per_rank, bytes_per_expert] uint8 writable view of every live
+        slot (no copy; strided: one 64-byte-aligned row per slot)."""
+
+class HostExpertCopy:
+    """A host-memory copy of every logical expert's weights: [num_layers, num_experts] buffers
+    of bytes_per_expert bytes (zero-initialised), the source lost experts are restored from
+    (Balancer(..., load_expert=copy) with lost_expert_policy 'restore'). Memory: the whole MoE
+    part of the model; without that much host memory, pass a load_expert callable that reads
+    the checkpoint instead."""
+
+    def __init__(self, num_layers: int, num_experts: int, bytes_per_expert: int) -> None:
+        """Raises Error for non-positive layer or expert counts, or a size that overflows."""
+    @property
+    def num_layers(self) -> int: ...
+    @property
+    def num_experts(self) -> int: ...
+    @property
+    def bytes_per_expert(self) -> int: ...
+    def expert_bytes(self, layer_idx: int, expert_idx: int) -> npt.NDArray[np.uint8]:
+        """[bytes_per_expert] uint8 writable view (no copy) of expert expert_idx of layer
+        layer_idx; fill it from the checkpoint. Raises Error naming an index out of range."""
+    @property
+    def experts(self) -> npt.NDArray[np.uint8]:
+        """[num_layers, num_experts, bytes_per_expert] uint8 writable view (no copy,
+        contiguous) of every expert."""
+
+class RecorderOptions:
+    """The load statistic fed to the planner (see LoadRecorder)."""
+
+    mode: Literal["windowed", "decayed"]
+    window_steps: int  # windowed: steps summed; 0 in a BalancerConfig: the collection interval
+    decay: float  # decayed: weight of the previous step, in [0, 1]
+
+    def __init__(
+        self, mode: Literal["windowed", "decayed"] = "windowed", window_steps: int = 1,
+        decay: float = 0.9
+    ) -> None: ...
+
+class BalancerConfig:
+    """Configuration of the online balancer with vllm-ascend's knob names (C++ names; enums as
+    strings; vote_timeout as vote_timeout_ms). Not validated on construction: validate() and
+    Balancer raise Error naming the knob ("BalancerConfig: algorithm_execution_interval 0 must
+    be >= 1"). Slots per layer = num_experts + num_redundant_experts, split evenly over ranks.
+    """
+
+    num_layers: int  # MoE layers
+    num_experts: int  # logical experts per layer
+    num_ranks: int  # ranks of the expert-parallel group
+    num_redundant_experts: int  # extra physical slots per layer
+    slots_per_rank: int  # 0: num_slots // num_ranks; else checked against it
+    num_nodes: int  # ranks split contiguously over nodes (planner, transfer sources)
+    num_groups: int  # expert groups (group-limited routing), for the planner
+    policy: PolicyName
+    route_policy: RoutePolicyName
+    dynamic_eplb: bool  # False: keep the initial placement for ever
+    expert_heat_collection_interval: int  # steps of load collection per cycle, >= 1
+    algorithm_execution_interval: int  # steps from the gather to the earliest plan take, >= 1
+    layer_updates_per_iter: int  # layers whose weights start moving per step, >= 1
+    warmup_steps: int  # steps at start-up with no rebalancing
+    expert_map_path: str  # vllm-ascend expert map to start from ('' : default placement)
+    expert_map_record_path: str  # where the worker writes the placement after each cycle
+    min_algorithm_execution_interval: int  # steps the planner needs at least
+    recorder: RecorderOptions  # edited in place: config.recorder.window_steps = 50
+    transfer_timeout_steps: int  # a layer not moved after this many steps is given up; 0: never
+    vote_timeout_ms: int  # bound on the wait for the other ranks' vote (a fatal Error after)
+    # Planner watchdog: a plan not ready on every rank by gather step + this many steps is
+    # abandoned for the cycle (placement kept, counted in planner_timeouts, event
+    # 'plan_timed_out'). 0: no deadline; else >= algorithm_execution_interval.
+    planner_timeout_steps: int
+    # Balancer.mask_ranks of a rank holding the last live replica of an expert: 'refuse'
+    # raises Error naming the experts and changes nothing; 'restore' accepts (the experts'
+    # tokens go to slot -1, counted, until a re-plan places them on live ranks with weights
+    # from the Balancer's load_expert callback).
+    lost_expert_policy: LostExpertPolicyName
+
+    def __init__(
+        self,
+        *,
+        num_layers: int = 0,
+        num_experts: int = 0,
+        num_ranks: int = 0,
+        num_redundant_experts: int = 0,
+        slots_per_rank: int = 0,
+        num_nodes: int = 1,
+        num_groups: int = 1,
+        policy: PolicyName = "balanced",
+        route_policy: RoutePolicyName = "round_robin",
+        dynamic_eplb: bool = True,
+        expert_heat_collection_interval: int = 400,
+        algorithm_execution_interval: int = 30,
+        layer_updates_per_iter: int = 1,
+        warmup_steps: int = 0,
+        expert_map_path: str = "",
+        expert_map_record_path: str = "",
+        min_algorithm_execution_interval: int = 1,
+        recorder: Optional[RecorderOptions] = None,
+        transfer_timeout_steps: int = 1000,
+        vote_timeout_ms: int = 60000,
+        planner_timeout_steps: int = 0,
+        lost_expert_policy: LostExpertPolicyName = "refuse",
+    ) -> None:
+        """recorder None: RecorderOptions('windowed', 0, 0.9). Raises Error for unknown
+        policy / route_policy / recorder mode / lost_expert_policy names."""
+    @property
+    def num_slots(self) -> int:
+        """num_experts + num_redundant_experts."""
+    @property
+    def resolved_slots_per_rank(self) -> int:
+        """num_slots // num_ranks (0 while num_ranks is 0)."""
+    def validate(self) -> None:
+        """Raises Error naming the knob for every inconsistent setting; reads no file."""
+    def initial_placement(self) -> Placement:
+        """validate(), then the placement serving starts from: expert_map_path when set (Error
+        naming the file on any disagreement), else slot i holds expert i % num_experts."""
+
+BalancerEventKind = Literal[
+    "gather_started", "plan_taken", "plan_late", "plan_failed", "plan_timed_out",
+    "layer_posted", "layer_committed", "layer_failed", "cycle_ended", "record_written",
+    "record_failed",
+]
+
+class BalancerEvent:
+    """What a hook did; on_event's argument."""
+
+    @property
+    def kind(self) -> BalancerEventKind: ...
+    @property
+    def step(self) -> int:
+        """The hook's step."""
+    @property
+    def in_after_forward(self) -> bool:
+        """True: raised in after_forward; False: in before_forward."""
+    @property
+    def layer_idx(self) -> int:
+        """Layer events only; -1 otherwise."""
+    @property
+    def cycle_idx(self) -> int: ...
+
+class CycleMetricsDict(TypedDict):
+    cycle_idx: int  # -1 while no cycle has ended
+    gather_step: int
+    take_step: int  # -1 if the plan was never taken
+    end_step: int
+    imbalance_before_mean: float  # max/mean rank load under the gathered loads, deployed
+    imbalance_before_max: float
+    imbalance_after_mean: float  # the same after the cycle
+    imbalance_after_max: float
+    layers_changed: int
+    layers_committed: int
+    layers_failed: int
+    moved_experts: int  # slot copies of committed layers, all ranks
+    bytes_moved: int  # bytes of remote copies of committed layers, all ranks
+    plan_ms: float
+    transfer_ms: float
+    hook_us_p50: float
+    hook_us_p99: float
+    hook_us_max: float
+    planner_failed: bool
+    plan_late: bool
+    planner_timed_out: bool  # abandoned at planner_timeout_steps: placement kept
+
+class BalancerMetricsDict(TypedDict):
+    steps: int
+    cycles: int
+    rebalances: int  # cycles that committed at least one layer
+    moved_experts: int
+    bytes_moved: int
+    planner_failures: int
+    late_plans: int
+    transfer_failures: int  # layers given up
+    record_failures: int
+    planner_timeouts: int  # cycles whose plan was abandoned by the watchdog
+    dropped_tokens: int  # routing entries of this rank's route() sent to slot -1 (lost experts)
+    reloaded_experts: int  # experts written through load_expert, all ranks
+    masked_ranks: int  # ranks masked now
+    lost_experts: int  # (layer, expert) pairs without a live replica now
+    hook_us_p50: float  # since construction, within 3%; the maximum exact
+    hook_us_p99: float
+    hook_us_max: float
+    last_cycle: CycleMetricsDict
+
+class Balancer:
+    """The online balancer of one rank (include/eplb/runtime/balancer.h).
+
+    Per step: before_forward(step); for each MoE layer: recorder.record_topk(layer, topk_ids)
+    and slots = route(layer, topk_ids), run the experts in the store's slots; after_forward(step).
+    It gathers loads every expert_heat_collection_interval steps, plans in a background thread,
+    and moves weights layer by layer through `comm` into `store`, switching a layer's weights
+    and routing together inside before_forward on every rank at the same step.
+
+    Threading: one serving thread per Balancer. The hooks, route() and wait_planner_idle()
+    release the GIL; log, on_event, load_expert and a Python Communicator's methods run on the
+    serving thread inside the hooks with the GIL taken back. An exception raised by log,
+    on_event or load_expert is raised from the hook after the hook has completed. The planner
+    thread never runs Python.
+
+    Lost ranks: mask_ranks / unmask_ranks (on every rank at the same step), masked_ranks,
+    lost_experts, BalancerConfig.lost_expert_policy and the load_expert callback.
+    """
+
+    def __init__(
+        self,
+        config: BalancerConfig,
+        comm: Communicator,
+        store: Optional[ExpertWeightStore] = None,
+        *,
+        log: Optional[Callable[[Literal["info", "warning", "error"], str], None]] = None,
+        on_event: Optional[Callable[[BalancerEvent], None]] = None,
+        load_expert: Union[
+            Callable[[int, int, npt.NDArray[np.uint8]], None], HostExpertCopy, None
+        ] = None,
+    ) -> None:
+        """Validates config (Error naming the knob), reads expert_map_path, checks comm
+        (num_ranks() == config.num_ranks) and store (a HostWeightStore must have num_layers x
+        resolved_slots_per_rank slots and >= layer_updates_per_iter staging areas), starts the
+        planner thread. store None: placements move, no weights. comm and store are kept alive
+        by the balancer.
+
+        load_expert(layer, expert, dst): writes the weights of logical expert `expert` of layer
+        `layer` into dst, a writable [bytes_per_expert] uint8 numpy view (no copy) of the
+        store's staging buffer of the slot it goes to (e.g. dst[:] = w.view(np.uint8).ravel()).
+        Called when a re-plan places an expert whose every replica sits on a masked rank
+        (lost_expert_policy 'restore'; required then with a store of bytes_per_expert > 0,
+        else Error). Runs on the serving thread inside before_forward with the GIL taken back;
+        if it raises, the layer is given up on every rank (old weights and map kept, retried
+        next cycle) and the exception is raised from before_forward after the hook completed.
+        Keep dst only for the call: the buffer is reused. A callback that references the
+        balancer makes a reference cycle the garbage collector cannot break. A HostExpertCopy
+        as load_expert is copied from in C++ (no Python call, no GIL); it is kept alive."""
+    def before_forward(self, step: int) -> None:
+        """Before forward step `step` (increasing). May take a plan and commit moved layers.
+        Raises Error on misuse (out of order) or when a vote fails or times out."""
+    def after_forward(self, step: int) -> None:
+        """After forward step `step`: closes the recorder's step, starts gathers and votes."""
+    @property
+    def recorder(self) -> LoadRecorder:
+        """The LoadRecorder of the serving traffic (a reference): record_topk / record_counts
+        between the hooks; never call end_step() or reset() on it."""
+    def route(
+        self, layer_idx: int, topk_ids: ArrayLike, *, seed: int = 0, out: Optional[ArrayLike] = None
+    ) -> Any:
+        """Physical slots [num_tokens, k] int32 for topk_ids [num_tokens, k] logical expert
+        ids of layer layer_idx under the committed placement, with config.route_policy and this
+        rank as the local rank. int32 C-contiguous ids are read in place, other integer dtypes
+        converted; floats, other shapes and k = 0 raise ValueError. A torch input gives a torch
+        result; out: C-contiguous int32 [num_tokens, k], written in place and returned."""
+    @property
+    def placement(self) -> Placement:
+        """A copy of the committed placement (all layers); it changes only in before_forward."""
+    def replica_table(self, layer_idx: int) -> ReplicaTable:
+        """A copy of layer layer_idx's committed replica table."""
+    @property
+    def config(self) -> BalancerConfig:
+        """A copy."""
+    @property
+    def rank(self) -> int: ...
+    @property
+    def phase(self) -> Literal["static", "collecting", "planning", "moving"]: ...
+    @property
+    def cycle_idx(self) -> int:
+        """Cycles started so far."""
+    def metrics(self) -> BalancerMetricsDict:
+        """Running totals, the masked_ranks / lost_experts gauges and the last ended cycle."""
+    def mask_ranks(self, ranks: Iterable[int]) -> None:
+        """Takes `ranks` out of service (lost or drained), on top of those already masked.
+
+        Call it on EVERY rank with the same ranks between the same two hooks (e.g. right after
+        after_forward(t)): the ranks then agree on routing and on every later plan. Masked ranks
+        keep calling the hooks (their collectives and transfers still run; they get no tokens).
+        Effective at once for route(): no token goes to a slot on a masked rank, an expert's
+        tokens are split evenly over its live replicas, and an expert without one (see
+        lost_experts) is routed to slot -1, counted in metrics()["dropped_tokens"]. A plan in
+        progress is discarded (in-flight layers given up) and the next cycle re-plans over the
+        live ranks only (plan's excluded_ranks); it starts as soon as the running one ends.
+
+        Raises Error for a rank out of range ("rank 4 out of range [0, 4)"), when every rank
+        would be masked, and, with lost_expert_policy 'refuse', when a masked rank holds the
+        last live replica of an expert: the message names them ("layer 0: 4,5; layer 1: 4,5")
+        and nothing changes. ValueError naming `ranks` for a non-iterable or non-int item.
+        """
+    def unmask_ranks(self, ranks: Iterable[int]) -> None:
+        """Returns `ranks` to service (same contract as mask_ranks: every rank, same step).
+        Their slots must still hold their weights; route() uses them at once and the next
+        cycle re-plans over every live rank. Raises Error for a rank out of range."""
+    @property
+    def masked_ranks(self) -> list[int]:
+        """The masked ranks, ascending (a new list)."""
+    @property
+    def lost_experts(self) -> list[list[int]]:
+        """[num_layers] lists of the logical experts without a replica on a live rank,
+        ascending (their tokens go to slot -1 until a re-plan restores them)."""
+    def prometheus_text(self) -> str:
+        """metrics() in Prometheus' text format, labelled rank="<rank>"."""
+    def wait_planner_idle(self) -> None:
+        """Blocks until the planner thread has no job (tests; never in a serving loop)."""

@@ -20,11 +20,11 @@ The layer's output is checked against a dense computation every step: replicas h
 weights, so routing never changes the result, only which rank does the work. The script prints
 the tokens each rank received before and after rebalancing (max/mean, as `eplb report` does).
 
-This is the offline-plan + routing path of the Python API. The online runtime (eplb::Balancer:
-recording, background planning and layer-by-layer weight transfers driven from
-before_forward/after_forward hooks) is C++ only for now; its Python bindings are still to
-come. Here weight "moves" copy from a full replica of the logical experts that every process
-keeps, which a real deployment would not have (it would send the weights between ranks).
+This is the offline-plan + routing path of the Python API. The online runtime (eplb.Balancer:
+recording, background planning and layer-by-layer weight transfers between the processes,
+driven from before_forward/after_forward hooks) is shown by moe_balancer.py. Here weight
+"moves" copy from a full replica of the logical experts that every process keeps, which a real
+deployment would not have.
 
 Run:  python python/examples/moe_forward.py [--ranks 4] [--steps 30] [--rebalance-every 10]
 Needs: pip install torch (CPU is enough) and the eplb package (pip install .).

@@ -260,4 +260,43 @@ std::span<const int32_t> int32_ids(const nb::ndarray<nb::ro>& a, const char* nam
   return storage;
 }
 
+std::vector<int> int_list_arg(nb::handle obj, const char* name) {
+  auto refuse = [&](nb::handle value, const std::string& what) {
+    throw nb::value_error((std::string(name) + ": expected an iterable of ints, got " + what +
+                           nb::repr(value).c_str() + " (" + nb::type_name(value.type()).c_str() +
+                           ")")
+                              .c_str());
+  };
+  if (nb::isinstance<nb::str>(obj) || nb::isinstance<nb::bytes>(obj)) refuse(obj, "");
+  nb::object it = nb::steal(PyObject_GetIter(obj.ptr()));
+  if (!it.is_valid()) {
+    PyErr_Clear();
+    refuse(obj, "");
+  }
+  std::vector<int> values;
+  while (true) {
+    nb::object item = nb::steal(PyIter_Next(it.ptr()));
+    if (!item.is_valid()) {
+      if (PyErr_Occurred() != nullptr) throw nb::python_error();
+      break;
+    }
+    if (PyBool_Check(item.ptr())) refuse(item, "the item ");
+    nb::object index = nb::steal(PyNumber_Index(item.ptr()));
+    if (!index.is_valid()) {
+      PyErr_Clear();
+      refuse(item, "the item ");
+    }
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+    if (overflow != 0 || v < std::numeric_limits<int>::min() ||
+        v > std::numeric_limits<int>::max()) {
+      throw nb::value_error(
+          (std::string(name) + ": " + nb::repr(item).c_str() + " is outside the int32 range")
+              .c_str());
+    }
+    values.push_back(static_cast<int>(v));
+  }
+  return values;
+}
+
 }  // namespace eplb::python

@@ -53,6 +53,11 @@ std::vector<int64_t> to_int64_vector(const nb::ndarray<nb::ro>& a, const char* n
 std::span<const int32_t> int32_ids(const nb::ndarray<nb::ro>& a, const char* name,
                                    std::vector<int32_t>& storage);
 
+// Any iterable of Python ints (list, tuple, set, range, 1-D integer numpy array, ...; numpy
+// integer scalars accepted, bool and float refused) as ints, in iteration order. Throws
+// ValueError naming `name` and the offending value.
+std::vector<int> int_list_arg(nb::handle obj, const char* name);
+
 // The framework to hand results back in: "torch" for a torch tensor, else "numpy".
 bool is_torch(nb::handle obj);
 

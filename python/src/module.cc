@@ -20,4 +20,8 @@ NB_MODULE(_eplb, m) {
   eplb::python::bind_balance(m);
   eplb::python::bind_routing(m);
   eplb::python::bind_recorder(m);
+  eplb::python::bind_comm(m);
+  eplb::python::bind_weight_store(m);
+  eplb::python::bind_balancer_config(m);
+  eplb::python::bind_balancer(m);
 }

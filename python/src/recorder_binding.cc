@@ -9,13 +9,18 @@
 #include "eplb/runtime/recorder.h"
 
 namespace eplb::python {
-namespace {
 
 RecorderMode recorder_mode_arg(const std::string& name) {
   if (name == "windowed") return RecorderMode::kWindowed;
   if (name == "decayed") return RecorderMode::kDecayed;
   throw Error("mode " + name + ": unknown recorder mode (expected windowed or decayed)");
 }
+
+const char* recorder_mode_name(RecorderMode mode) {
+  return mode == RecorderMode::kWindowed ? "windowed" : "decayed";
+}
+
+namespace {
 
 void check_layer(const LoadRecorder& r, int layer_idx) {
   if (layer_idx < 0 || layer_idx >= r.num_layers()) {

@@ -14,6 +14,15 @@
 #include "eplb/token_router.h"
 
 namespace eplb::python {
+
+RoutePolicy route_policy_arg(const std::string& name) {
+  if (name == "round_robin") return RoutePolicy::kRoundRobin;
+  if (name == "local_first") return RoutePolicy::kLocalFirst;
+  if (name == "weighted") return RoutePolicy::kWeighted;
+  throw Error("policy " + name + ": unknown route policy (expected round_robin, local_first or "
+              "weighted)");
+}
+
 namespace {
 
 // Calls fn with topk_ids as std::span<const int32_t> or std::span<const int64_t>: in place when
@@ -45,14 +54,6 @@ std::pair<nb::object, T*> counts_arg(nb::handle counts, nb::handle topk_ids, int
   const int64_t shape[1] = {num_experts};
   const nb::ndarray<> out = as_output(counts, "counts", nb::dtype<T>(), shape);
   return {nb::borrow(counts), static_cast<T*>(out.data())};
-}
-
-RoutePolicy route_policy_arg(const std::string& name) {
-  if (name == "round_robin") return RoutePolicy::kRoundRobin;
-  if (name == "local_first") return RoutePolicy::kLocalFirst;
-  if (name == "weighted") return RoutePolicy::kWeighted;
-  throw Error("policy " + name + ": unknown route policy (expected round_robin, local_first or "
-              "weighted)");
 }
 
 template <class T>

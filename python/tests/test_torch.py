@@ -80,3 +80,26 @@ def test_tensor_refusals(topk):
 def test_device_tensors_are_refused(topk):
     with pytest.raises(ValueError, match="not the host"):
         eplb.count_expert_load(topk.cuda(), 8)
+
+
+def test_balancer_routes_and_records_tensors(topk):
+    cfg = eplb.BalancerConfig(num_layers=1, num_experts=8, num_ranks=1, num_redundant_experts=4)
+    balancer = eplb.Balancer(cfg, eplb.InProcessWorld(1).communicator(0))
+    balancer.before_forward(0)
+    balancer.recorder.record_topk(0, topk)  # int64 tensor, read in place
+    np.testing.assert_array_equal(balancer.recorder.snapshot().values[0], count(topk.numpy(), 8))
+    slots = balancer.route(0, topk.to(torch.int32))
+    assert isinstance(slots, torch.Tensor) and slots.dtype == torch.int32
+    phy2log = torch.from_numpy(balancer.placement.phy2log[0].astype(np.int64))
+    assert torch.equal(phy2log[slots.long()], topk)
+    out = torch.empty(64, 2, dtype=torch.int32)
+    assert balancer.route(0, topk, out=out) is out and torch.equal(out, slots)
+    balancer.after_forward(0)
+
+
+def test_weight_store_slot_as_tensor_without_copy():
+    store = eplb.HostWeightStore(1, 2, 4 * 6)
+    weights = torch.from_numpy(store.slot_bytes(0, 1)).view(torch.float32).view(2, 3)
+    weights.fill_(2.5)
+    assert store.slot_bytes(0, 1).view(np.float32).tolist() == [2.5] * 6
+    assert not store.slot_bytes(0, 0).any()
