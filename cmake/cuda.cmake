@@ -54,9 +54,13 @@ add_library(eplb::cuda ALIAS eplb_cuda)
 target_include_directories(eplb_cuda
   PUBLIC $<BUILD_INTERFACE:${eplb_root}/include> $<INSTALL_INTERFACE:include>
   PRIVATE ${eplb_root}/src)
-target_link_libraries(eplb_cuda PUBLIC eplb_lib CUDA::cudart PRIVATE eplb_cuda_flags)
+target_link_libraries(eplb_cuda PUBLIC eplb_lib CUDA::cudart
+                      PRIVATE $<BUILD_INTERFACE:eplb_cuda_flags>)
 set_target_properties(eplb_cuda PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON
-                      CUDA_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
+                      CUDA_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON EXPORT_NAME cuda)
+# Installed as eplb::cuda (eplbConfig.cmake finds the CUDA toolkit; NCCL by its library path).
+include(GNUInstallDirs)
+install(TARGETS eplb_cuda EXPORT eplbTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # ---- NCCL backend -------------------------------------------------------------------------
 # NAMES libnccl.so.2: pip's nvidia-nccl wheels ship no unversioned libnccl.so.
@@ -93,7 +97,8 @@ if(EPLB_WITH_NCCL)
     "$<$<COMPILE_LANGUAGE:CXX>:-Wall;-Wextra;-Wpedantic;-Wshadow>"
     "$<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${EPLB_WERROR}>>:-Werror>")
   # eplb/cuda/nccl_comm.h includes no NCCL header: NCCL is a link-only dependency.
-  target_link_libraries(eplb_cuda PRIVATE eplb_nccl_dep)
+  target_link_libraries(eplb_cuda PRIVATE $<BUILD_INTERFACE:eplb_nccl_dep>
+                        $<INSTALL_INTERFACE:${NCCL_LIBRARY}>)
   target_compile_definitions(eplb_cuda PUBLIC EPLB_WITH_NCCL)
 else()
   message(STATUS "eplb: NCCL backend off (EPLB_WITH_NCCL=OFF or NCCL not found)")

@@ -30,7 +30,10 @@ target_include_directories(eplb_mpi
   PRIVATE ${eplb_root}/src)
 # eplb/mpi_comm.h does not include <mpi.h>: MPI is a private (link-only) dependency.
 target_link_libraries(eplb_mpi PUBLIC eplb_lib PRIVATE MPI::MPI_CXX $<BUILD_INTERFACE:eplb_flags>)
-set_target_properties(eplb_mpi PROPERTIES POSITION_INDEPENDENT_CODE ON)
+set_target_properties(eplb_mpi PROPERTIES POSITION_INDEPENDENT_CODE ON EXPORT_NAME mpi)
+# Installed as eplb::mpi (eplbConfig.cmake finds MPI for its link-only dependency).
+include(GNUInstallDirs)
+install(TARGETS eplb_mpi EXPORT eplbTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 if(NOT TARGET CLI11::CLI11)
   find_package(CLI11 REQUIRED)  # eplb-e2e's flags (the CLI may be off: EPLB_BUILD_CLI=OFF)
