@@ -17,6 +17,9 @@ void add_sim_flags(CLI::App& command, SimFlags& flags) {
                   "load trace: [steps, layers, experts] .npy, a TensorRT-LLM statistics directory, "
                   "or SGLang dumps (a directory or a glob)")
       ->required();
+  command.add_option("--placement", flags.placement,
+                     "the placement deployed while per-slot TensorRT-LLM statistics (EPLB active) "
+                     "were dumped: maps their slots to experts");
   command
       .add_option("--window", flags.window,
                   "steps: static plans on the first W, oracle on each block of W")
@@ -52,6 +55,12 @@ void add_cost_flags(CLI::App& command, sim::CostModel& cost) {
       ->capture_default_str();
   command.add_option("--fixed-us", cost.fixed_us, "us per layer independent of load")
       ->capture_default_str();
+}
+
+sim::LoadTrace read_trace_flags(const SimFlags& flags) {
+  if (flags.placement.empty()) return sim::read_trace(flags.trace);
+  const Placement placement = read_placement_flag(flags.placement, flags.num_ranks);
+  return sim::read_trace(flags.trace, &placement);
 }
 
 sim::SimOptions sim_options(const SimFlags& flags, const sim::LoadTrace& trace) {

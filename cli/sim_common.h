@@ -17,6 +17,7 @@ namespace eplb::cli {
 
 struct SimFlags {
   std::string trace;
+  std::string placement;  // --placement: maps per-slot TensorRT-LLM statistics to experts
   int window = 100;
   int num_ranks = 0;
   int num_slots = 0;  // 0: the trace's expert count
@@ -26,8 +27,10 @@ struct SimFlags {
   sim::CostModel cost;
 };
 
-// --trace --window --ranks --slots --nodes --groups --planner.
+// --trace --placement --window --ranks --slots --nodes --groups --planner.
 void add_sim_flags(CLI::App& command, SimFlags& flags);
+// The trace of --trace (per-slot TensorRT-LLM statistics mapped through --placement).
+sim::LoadTrace read_trace_flags(const SimFlags& flags);
 // --expert-bytes --bandwidth-gbs --token-us --fixed-us.
 void add_cost_flags(CLI::App& command, sim::CostModel& cost);
 

@@ -60,7 +60,7 @@ nlohmann::json result_json(const Row& row, const sim::SimResult& r, const sim::L
 }
 
 void run_simulate(const SimulateFlags& flags) {
-  const sim::LoadTrace trace = sim::read_trace(flags.sim.trace);
+  const sim::LoadTrace trace = read_trace_flags(flags.sim);
   sim::SimOptions options = sim_options(flags.sim, trace);
 
   std::vector<Row> rows;

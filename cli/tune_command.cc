@@ -94,7 +94,7 @@ std::string percent_vs(double value, double base) {
 }
 
 void run_tune(const TuneFlags& flags) {
-  const sim::LoadTrace trace = sim::read_trace(flags.sim.trace);
+  const sim::LoadTrace trace = read_trace_flags(flags.sim);
   sim::SimOptions options = sim_options(flags.sim, trace);
   const std::vector<sim::OnlineKnobs> grid = build_grid(flags, trace);
   const int64_t total = static_cast<int64_t>(grid.size() + 2) * trace.num_steps;

@@ -70,10 +70,10 @@ LoadTrace read_sglang_dumps(const std::vector<std::string>& files) {
   return trace_from_steps(steps, files);
 }
 
-LoadTrace read_trtllm_trace(const std::string& dir) {
+LoadTrace read_trtllm_trace(const std::string& dir, const Placement* placement) {
   std::vector<LoadMatrix> steps;
   std::vector<std::string> names;
-  for (auto& [iter, m] : read_trtllm_stats_iterations(dir, nullptr)) {
+  for (auto& [iter, m] : read_trtllm_stats_iterations(dir, placement)) {
     names.push_back(dir + ": iteration " + std::to_string(iter));
     steps.push_back(std::move(m));
   }
@@ -114,7 +114,7 @@ LoadTrace trace_from_steps(const std::vector<LoadMatrix>& steps,
   return trace;
 }
 
-LoadTrace read_trace(const std::string& path) {
+LoadTrace read_trace(const std::string& path, const Placement* placement) {
   const std::filesystem::path p(path);
   if (has_wildcard(p.filename().string())) {
     if (has_wildcard(p.parent_path().string())) {
@@ -124,7 +124,7 @@ LoadTrace read_trace(const std::string& path) {
   }
   std::error_code ec;
   if (std::filesystem::is_directory(p, ec)) {
-    if (std::filesystem::exists(p / "meta_info.json", ec)) return read_trtllm_trace(path);
+    if (std::filesystem::exists(p / "meta_info.json", ec)) return read_trtllm_trace(path, placement);
     return read_sglang_dumps(matching_files(p, "*.json", path));
   }
   return read_npy_trace(path);

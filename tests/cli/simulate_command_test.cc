@@ -95,6 +95,29 @@ TEST(SimulateCommand, TrtllmStatisticsDirectoryAsTrace) {
   EXPECT_LE(lines[1]["peak_to_avg_mean"].get<double>(), lines[0]["peak_to_avg_mean"].get<double>());
 }
 
+// Per-slot statistics (EPLB active) map to experts through --placement.
+TEST(SimulateCommand, PerSlotTrtllmStatisticsNeedThePlacementTheyWereDumpedUnder) {
+  // tests/data/loads/trtllm_slots: 10 per-slot counts per layer (2 ranks x 5 slots, EPLB on).
+  ScratchDir dir;
+  const std::string placement = dir.write(
+      "deployed.json",
+      R"({"format": "eplb.placement.v1", "num_layers": 2, "num_experts": 8, "num_ranks": 2,
+          "num_slots": 10, "layer_ids": [3, 4],
+          "phy2log": [[0, 1, 2, 3, 4, 5, 6, 7, 0, 1], [7, 6, 5, 4, 3, 2, 1, 0, 7, 7]]})");
+  const std::string trace = test_data("loads/trtllm_slots");
+  const std::string args = " --ranks 2 --slots 10 --window 1 --policy none --json";
+  const CliResult mapped = run_eplb("simulate --trace " + trace + " --placement " + placement + args);
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.err;
+  EXPECT_EQ(nlohmann::json::parse(mapped.out)["experts"], 8);
+  const CliResult raw = run_eplb("simulate --trace " + trace + args);
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  EXPECT_EQ(nlohmann::json::parse(raw.out)["experts"], 10);  // slots taken as experts
+  const CliResult missing =
+      run_eplb("simulate --trace " + trace + " --placement " + dir.path("none.json") + args);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("none.json: cannot read"), std::string::npos) << missing.err;
+}
+
 // ... and SGLang dumps, as a glob in name order.
 TEST(SimulateCommand, SglangDumpGlobAsTrace) {
   ScratchDir dir;

@@ -91,5 +91,26 @@ TEST(TraceInput, ErrorsNameTheFileOrPattern) {
             std::string::npos);
 }
 
+// tests/data/loads/trtllm_slots: per-slot counts (EPLB active), 2 ranks x 5 slots, iteration
+// 0, layers 3 and 4; slot s counts s + 1 (layer 4: 2 (s + 1)). Mapped through the placement
+// deployed while they were dumped, as the load reader does.
+TEST(TraceInput, PerSlotTrtllmStatisticsMapThroughThePlacement) {
+  Placement p;
+  p.num_layers = 2;
+  p.num_experts = 8;
+  p.num_ranks = 2;
+  p.num_slots = 10;
+  p.layer_ids = {3, 4};
+  p.phy2log = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1,   // layer 3: experts 0 and 1 twice
+               7, 6, 5, 4, 3, 2, 1, 0, 7, 7};  // layer 4: expert 7 three times
+  const LoadTrace t = read_trace(test_data("loads/trtllm_slots"), &p);
+  EXPECT_EQ(t.num_steps, 1);
+  EXPECT_EQ(t.num_experts, 8);
+  EXPECT_EQ(step_layer(t, 0, 0), (std::vector<double>{1 + 9, 2 + 10, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(step_layer(t, 0, 1), (std::vector<double>{16, 14, 12, 10, 8, 6, 4, 2 + 18 + 20}));
+  // Without the placement the 10 slot counts are taken as 10 experts.
+  EXPECT_EQ(read_trace(test_data("loads/trtllm_slots")).num_experts, 10);
+}
+
 }  // namespace
 }  // namespace eplb::sim

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "eplb/load_matrix.h"
+#include "eplb/placement.h"
 
 namespace eplb::sim {
 
@@ -31,8 +32,9 @@ struct LoadTrace {
 // Reads a trace from
 //   FILE.npy      a 3-D [steps, layers, experts] array of any numeric dtype;
 //   DIR           with meta_info.json: a TensorRT-LLM expert-statistics directory, one step per
-//                 dumped iteration (ascending), summed over ranks, counts taken per logical
-//                 expert (see src/io/trtllm_stats.cc);
+//                 dumped iteration (ascending), summed over ranks; counts per physical slot
+//                 (dumped with EPLB active) are mapped to logical experts through `placement`,
+//                 the one deployed while they were dumped (see src/io/trtllm_stats.cc);
 //   DIR           without: every *.json file in it, in name order, each an SGLang
 //                 expert-distribution dump (see src/io/sglang_loads.cc) that becomes one step
 //                 (a 3-D dump's buffered passes summed);
@@ -40,7 +42,8 @@ struct LoadTrace {
 //                 the matching files, in name order, as SGLang dumps.
 // Throws eplb::Error "<path>: ..." for unreadable files, other ranks of array, empty shapes,
 // negative or NaN loads, no matching file, or dumps whose layer/expert counts differ.
-LoadTrace read_trace(const std::string& path);
+// `placement` (may be null) is used only by TensorRT-LLM statistics.
+LoadTrace read_trace(const std::string& path, const Placement* placement = nullptr);
 
 // A trace of `steps` (each [layers, experts], the same shape and layer ids); `names` [steps]
 // names each step's source in errors. Throws eplb::Error when empty or shapes differ.
