@@ -44,10 +44,10 @@ double mean_balance(const eplb::LoadMatrix& loads, const eplb::Placement& placem
 }
 
 struct Row {
-  double moved = 0;     // fraction of slots
-  double balance = 0;   // in-sample max/mean
-  double fresh = 0;     // fresh plan's in-sample max/mean
-  double next = 0;      // next-window max/mean
+  double moved = 0;    // fraction of slots
+  double balance = 0;  // in-sample max/mean
+  double fresh = 0;    // fresh plan's in-sample max/mean
+  double next = 0;     // next-window max/mean
   double plan_ms = 0;
   int plans = 0;
   int next_plans = 0;
@@ -73,9 +73,8 @@ void print_row(const std::string& knob, const Row& r) {
 
 int main(int argc, char** argv) {
   int window = 10;
-  std::string dir = std::getenv("EPLB_WORKLOADS_DIR") != nullptr
-                        ? std::getenv("EPLB_WORKLOADS_DIR")
-                        : EPLB_WORKLOADS_DIR;
+  std::string dir = std::getenv("EPLB_WORKLOADS_DIR") != nullptr ? std::getenv("EPLB_WORKLOADS_DIR")
+                                                                 : EPLB_WORKLOADS_DIR;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--window") {
@@ -101,11 +100,11 @@ int main(int argc, char** argv) {
     double tolerance;
   };
   const Knob knobs[] = {
-      {"tolerance 0", -1, 0.0},        {"tolerance 0.002", -1, 0.002},
-      {"tolerance 0.005", -1, 0.005},  {"tolerance 0.01", -1, 0.01},
-      {"tolerance 0.02", -1, 0.02},    {"max-moves 4", 4, 0.0},
-      {"max-moves 8", 8, 0.0},         {"max-moves 16", 16, 0.0},
-      {"max-moves 28", 28, 0.0},       {"max-moves 8, tol 0.01", 8, 0.01},
+      {"tolerance 0", -1, 0.0},       {"tolerance 0.002", -1, 0.002},
+      {"tolerance 0.005", -1, 0.005}, {"tolerance 0.01", -1, 0.01},
+      {"tolerance 0.02", -1, 0.02},   {"max-moves 4", 4, 0.0},
+      {"max-moves 8", 8, 0.0},        {"max-moves 16", 16, 0.0},
+      {"max-moves 28", 28, 0.0},      {"max-moves 8, tol 0.01", 8, 0.01},
   };
   try {
     for (const Trace& trace : traces) {
@@ -187,10 +186,10 @@ int main(int argc, char** argv) {
       // the replicas of its bad windows).
       constexpr size_t kHistory = 4;
       for (const auto& [from_mean, k] : {std::pair{true, 0.0}, std::pair{true, 1.0},
-                                        std::pair{false, 0.5}, std::pair{false, 1.0}}) {
+                                         std::pair{false, 0.5}, std::pair{false, 1.0}}) {
         char name[64];
-        std::snprintf(name, sizeof name, "%s + %.1f sd of %zu windows",
-                      from_mean ? "mean" : "last", k, kHistory);
+        std::snprintf(name, sizeof name, "%s + %.1f sd of %zu windows", from_mean ? "mean" : "last",
+                      k, kHistory);
         fresh_from(name, [&](size_t t, eplb::LoadMatrix& guarded) {
           const size_t first = t + 1 >= kHistory ? t + 1 - kHistory : 0;
           const auto n = static_cast<double>(t + 1 - first);

@@ -32,8 +32,7 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
     std::copy(best.begin(), best.end(), phy2log.begin());
     return;
   }
-  const double mean =
-      std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
+  const double mean = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
   // First goal: what a fresh plan aims for (the lower bound within balance_slack), without
   // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
   bound_count_.resize(expert_loads.size());
@@ -51,8 +50,7 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
     // The aim may be out of reach: a fresh plan says how close one can get.
     fresh_.plan(expert_loads, options, fresh_phy2log_);
     have_fresh = true;
-    const double fresh_max =
-        max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
+    const double fresh_max = max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
     const double fresh_goal = (fresh_max + options.move_tolerance * mean) * (1 + 1e-12);
     if (fresh_goal > goal) {
       goal = fresh_goal;
@@ -102,9 +100,10 @@ int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_
     }
     max_weight_assignment(overlap_, ranks_per_node, column_, assignment_);
     for (size_t i = 0; i < rpn; ++i) {
-      std::copy_n(fresh_phy2log_.begin() + static_cast<ptrdiff_t>((first_rank + i) * slots_per_rank),
-                  slots_per_rank,
-                  out.begin() + static_cast<ptrdiff_t>((first_rank + sz(column_[i])) * slots_per_rank));
+      std::copy_n(
+          fresh_phy2log_.begin() + static_cast<ptrdiff_t>((first_rank + i) * slots_per_rank),
+          slots_per_rank,
+          out.begin() + static_cast<ptrdiff_t>((first_rank + sz(column_[i])) * slots_per_rank));
     }
   }
   keep_current_slots(out, current, static_cast<int32_t>(slots_per_rank), tally_, row_);
@@ -163,15 +162,16 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     return std::find(first, first + static_cast<ptrdiff_t>(slots_per_rank), e) !=
            first + static_cast<ptrdiff_t>(slots_per_rank);
   };
-  auto hottest = [&] { return sz(static_cast<int32_t>(std::max_element(load_.begin(), load_.end()) - load_.begin())); };
+  auto hottest = [&] {
+    return sz(static_cast<int32_t>(std::max_element(load_.begin(), load_.end()) - load_.begin()));
+  };
   // Hands a slot of the expert that loses least by giving one up to expert b, on the coolest
   // rank without b (and not `avoid`); returns whether it did. One moved slot (or one undone).
   auto hand_over = [&](int32_t b, size_t avoid) {
     int32_t a = -1;
     for (size_t e = 0; e < num_experts; ++e) {
       if (count_[e] < 2 || static_cast<int32_t>(e) == b) continue;
-      if (a < 0 || expert_loads[e] / (count_[e] - 1) <
-                       expert_loads[sz(a)] / (count_[sz(a)] - 1)) {
+      if (a < 0 || expert_loads[e] / (count_[e] - 1) < expert_loads[sz(a)] / (count_[sz(a)] - 1)) {
         a = static_cast<int32_t>(e);
       }
     }
@@ -282,8 +282,8 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
           const bool up_ok = up >= 0 && x - weight_[sz(qs[up])] > 0;
           const bool down_ok = down < cap && x - weight_[sz(qs[down])] < gap;
           if (!up_ok && !down_ok) break;
-          const bool take_up = up_ok && (!down_ok || weight_[sz(qs[up])] - aim <=
-                                                         aim - weight_[sz(qs[down])]);
+          const bool take_up =
+              up_ok && (!down_ok || weight_[sz(qs[up])] - aim <= aim - weight_[sz(qs[down])]);
           const auto j = sz(take_up ? qs[up--] : qs[down++]);
           if (std::max(hot - (x - weight_[j]), cold + (x - weight_[j])) >= coolest.hot) break;
           const Choice c = choice(i, j, cold);

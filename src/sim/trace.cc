@@ -124,7 +124,8 @@ LoadTrace read_trace(const std::string& path, const Placement* placement) {
   }
   std::error_code ec;
   if (std::filesystem::is_directory(p, ec)) {
-    if (std::filesystem::exists(p / "meta_info.json", ec)) return read_trtllm_trace(path, placement);
+    if (std::filesystem::exists(p / "meta_info.json", ec))
+      return read_trtllm_trace(path, placement);
     return read_sglang_dumps(matching_files(p, "*.json", path));
   }
   return read_npy_trace(path);

@@ -106,7 +106,8 @@ TEST(SimulateCommand, PerSlotTrtllmStatisticsNeedThePlacementTheyWereDumpedUnder
           "phy2log": [[0, 1, 2, 3, 4, 5, 6, 7, 0, 1], [7, 6, 5, 4, 3, 2, 1, 0, 7, 7]]})");
   const std::string trace = test_data("loads/trtllm_slots");
   const std::string args = " --ranks 2 --slots 10 --window 1 --policy none --json";
-  const CliResult mapped = run_eplb("simulate --trace " + trace + " --placement " + placement + args);
+  const CliResult mapped =
+      run_eplb("simulate --trace " + trace + " --placement " + placement + args);
   ASSERT_EQ(mapped.exit_code, 0) << mapped.err;
   EXPECT_EQ(nlohmann::json::parse(mapped.out)["experts"], 8);
   const CliResult raw = run_eplb("simulate --trace " + trace + args);

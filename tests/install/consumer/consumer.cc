@@ -28,8 +28,9 @@ int main() {
   (void)mpi;
 #endif
 #ifdef CONSUMER_HAS_CUDA
-  volatile auto cuda = static_cast<void (*)(const int32_t*, int64_t, int, int64_t*, int64_t*,
-                                            cudaStream_t)>(&eplb::cuda::count_expert_load);
+  volatile auto cuda =
+      static_cast<void (*)(const int32_t*, int64_t, int, int64_t*, int64_t*, cudaStream_t)>(
+          &eplb::cuda::count_expert_load);
   (void)cuda;
 #endif
   std::printf("consumer: peak/avg %.4f\n", peak);
