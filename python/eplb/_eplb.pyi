@@ -721,8 +721,9 @@ class Balancer:
     Threading: one serving thread per Balancer. The hooks, route() and wait_planner_idle()
     release the GIL; log, on_event, load_expert and a Python Communicator's methods run on the
     serving thread inside the hooks with the GIL taken back. An exception raised by log,
-    on_event or load_expert is raised from the hook after the hook has completed. The planner
-    thread never runs Python.
+    on_event or load_expert is raised from the hook after the hook has completed. plan_layer,
+    if given, is the only Python the planner thread runs (it takes the GIL for each call); its
+    failures are logged and counted, never raised from a hook.
 
     Lost ranks: mask_ranks / unmask_ranks (on every rank at the same step), masked_ranks,
     lost_experts, BalancerConfig.lost_expert_policy and the load_expert callback.
@@ -738,6 +739,9 @@ class Balancer:
         on_event: Optional[Callable[[BalancerEvent], None]] = None,
         load_expert: Union[
             Callable[[int, int, npt.NDArray[np.uint8]], None], HostExpertCopy, None
+        ] = None,
+        plan_layer: Optional[
+            Callable[[int, npt.NDArray[np.float64], npt.NDArray[np.int32]], ArrayLike]
         ] = None,
     ) -> None:
         """Validates config (Error naming the knob), reads expert_map_path, checks comm
@@ -756,7 +760,29 @@ class Balancer:
         next cycle) and the exception is raised from before_forward after the hook completed.
         Keep dst only for the call: the buffer is reused. A callback that references the
         balancer makes a reference cycle the garbage collector cannot break. A HostExpertCopy
-        as load_expert is copied from in C++ (no Python call, no GIL); it is kept alive."""
+        as load_expert is copied from in C++ (no Python call, no GIL); it is kept alive.
+
+        plan_layer(layer, expert_loads, current_phy2log) -> phy2log: a custom planner replacing
+        the built-in one, called once per layer with load data in each cycle (a layer without
+        any load keeps its row). expert_loads: float64 [num_experts], the loads summed over
+        ranks; current_phy2log: int32 [num_slots], the deployed row; both read-only numpy arrays
+        of their own (copies: they may be kept). Returns the new row: any integer array-like
+        of shape [num_slots] with ids in [0, num_experts) (converted to int32). Every rank calls
+        it with the same arguments and must return the same row (the ranks compare their plans;
+        a mismatch is a planner failure). Runs on the planner worker thread, not the serving
+        thread, with the GIL taken for the call (it competes with serving for the GIL; the
+        hooks release it, so a slow planner never blocks a step, it makes the plan late). Do not
+        call the balancer from it. Failures, never raised from a hook: an exception, a result of
+        another shape, a non-integer dtype, an id out of range, or a row that leaves an expert
+        without a slot on a live rank fail the cycle's plan on every rank: logged at 'error'
+        ("cycle C: planning failed, keeping the current placement: planner: layer L:
+        plan_layer raised ValueError: ..." or "... plan_layer returned an array of shape (3,),
+        expected (12,) = [num_slots]"), counted in metrics()['planner_failures'], event
+        'plan_failed'; serving goes on with the current placement and the next cycle plans
+        again. Slots of masked ranks keep their expert whatever it returns. Deleting the
+        balancer waits for a running call to return (the GIL is released meanwhile); the
+        layers after it are not planned. Like load_expert, a plan_layer referencing the balancer
+        makes a reference cycle the garbage collector cannot break."""
     def before_forward(self, step: int) -> None:
         """Before forward step `step` (increasing). May take a plan and commit moved layers.
         Raises Error on misuse (out of order) or when a vote fails or times out."""

@@ -7,12 +7,22 @@
 // thread: the log, on_event and load_expert callbacks, and a Python Communicator's methods. An
 // exception raised by a callback does not unwind the C++ hook (its state stays consistent): the
 // first one is re-raised when the hook returns (a raising load_expert also fails its layer on
-// every rank, as a failed transfer). The planner worker thread never runs Python.
+// every rank, as a failed transfer).
+//
+// plan_layer, the one callback that runs on the planner WORKER thread, takes the GIL there for
+// the call. Its errors (a Python exception, a result of the wrong shape, dtype or ids) become a
+// C++ eplb::Error: the balancer logs it ("planning failed ... layer L: plan_layer raised
+// ValueError: ...") and counts a planner failure on every rank; they are never re-raised from a
+// hook (the worker's failures are the balancer's to count, like the C++ planner's). No deadlock:
+// the worker holds no balancer lock while it plans, and every call that waits for the worker
+// releases the GIL first (the hooks, wait_planner_idle, and the destructor, which joins it).
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,16 +55,58 @@ nb::object bytes_view(nb::handle owner, std::span<std::byte> bytes) {
       nb::ndarray<nb::numpy, uint8_t>(reinterpret_cast<uint8_t*>(bytes.data()), 1, shape, owner));
 }
 
+// [n] read-only numpy array owning a copy of `values`: the planner may keep it after the call
+// (a few KB per layer, off the serving path).
+template <class T>
+nb::object const_copy(std::span<const T> values) {
+  nb::object a = new_array(std::vector<T>(values.begin(), values.end()), {values.size()});
+  a.attr("setflags")(nb::arg("write") = false);
+  return a;
+}
+
+bool interpreter_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
+
+// plan_layer's result checked and written into `phy2log` [num_slots]; an empty string, or what
+// is wrong with it. GIL held.
+std::string take_planned_row(nb::handle result, int num_experts, std::span<int32_t> phy2log) {
+  std::vector<int64_t> ids;
+  try {
+    const nb::ndarray<nb::ro> a = as_input(result, "plan_layer's result", -1);
+    if (a.ndim() != 1 || a.shape(0) != phy2log.size()) {
+      return "plan_layer returned an array of shape " + shape_text(a) + ", expected (" +
+             std::to_string(phy2log.size()) + ",) = [num_slots]";
+    }
+    ids = to_int64_vector(a, "plan_layer's result");
+  } catch (const std::exception& e) {
+    return e.what();  // "plan_layer's result: expected ..., got ..."
+  }
+  for (size_t s = 0; s < ids.size(); ++s) {
+    if (ids[s] < 0 || ids[s] >= num_experts) {
+      return "plan_layer returned phy2log[" + std::to_string(s) + "] = " + std::to_string(ids[s]) +
+             ", not a logical expert id in [0, " + std::to_string(num_experts) + ")";
+    }
+  }
+  std::copy(ids.begin(), ids.end(), phy2log.begin());
+  return {};
+}
+
 // A Balancer with the Python objects it uses kept alive (comm, store, callbacks).
 class PyBalancer {
  public:
   PyBalancer(const BalancerConfig& config, nb::object comm, nb::object store, nb::object log,
-             nb::object on_event, nb::object load_expert)
+             nb::object on_event, nb::object load_expert, nb::object plan_layer)
       : comm_(std::move(comm)),
         store_(std::move(store)),
         log_(std::move(log)),
         on_event_(std::move(on_event)),
-        load_expert_(std::move(load_expert)) {
+        load_expert_(std::move(load_expert)),
+        plan_layer_(std::move(plan_layer)) {
     BalancerCallbacks callbacks;
     // The std::functions capture `this`, not Python objects: destroying them needs no GIL.
     if (!log_.is_none()) {
@@ -93,6 +145,19 @@ class PyBalancer {
         }
       };
     }
+    if (!plan_layer_.is_none()) {
+      if (!PyCallable_Check(plan_layer_.ptr())) {
+        throw nb::type_error(("plan_layer: expected a callable plan_layer(layer, expert_loads, "
+                              "current_phy2log) -> phy2log or None, got " +
+                              std::string(nb::type_name(plan_layer_.type()).c_str()))
+                                 .c_str());
+      }
+      callbacks.plan_layer = [this, num_experts = config.num_experts](
+                                 int layer_idx, std::span<const double> expert_loads,
+                                 std::span<const int32_t> current, std::span<int32_t> phy2log) {
+        plan_in_python(layer_idx, num_experts, expert_loads, current, phy2log);
+      };
+    }
     if (!nb::isinstance<Communicator>(comm_)) {
       throw nb::type_error(("comm: expected an eplb.Communicator, got " +
                             std::string(nb::type_name(comm_.type()).c_str()))
@@ -127,7 +192,12 @@ class PyBalancer {
   PyBalancer& operator=(const PyBalancer&) = delete;
 
   ~PyBalancer() {
-    nb::gil_scoped_release release;  // joins the worker; a Python comm's handles re-take it
+    // The worker finishes the plan it is running before the join returns: later layers of it
+    // fail at once instead of calling plan_layer again.
+    closing_.store(true, std::memory_order_relaxed);
+    // Joins the worker, which may be waiting for the GIL inside plan_layer; a Python comm's
+    // handles re-take it too.
+    nb::gil_scoped_release release;
     balancer_.reset();
   }
 
@@ -161,8 +231,42 @@ class PyBalancer {
     }
   }
 
-  nb::object comm_, store_, log_, on_event_, load_expert_;
+  // The plan_layer callback, on the worker thread (GIL not held on entry). Throws eplb::Error
+  // naming the problem; the balancer adds the layer and counts a planner failure. pending_ is
+  // the serving thread's: not touched here.
+  void plan_in_python(int layer_idx, int num_experts, std::span<const double> expert_loads,
+                      std::span<const int32_t> current, std::span<int32_t> phy2log) {
+    if (closing_.load(std::memory_order_relaxed)) {
+      throw Error("plan_layer not called: the balancer is being destroyed");
+    }
+    // A thread taking the GIL during interpreter shutdown is stopped by Python for good.
+    if (interpreter_finalizing()) {
+      throw Error("plan_layer not called: the Python interpreter is shutting down");
+    }
+    std::string problem;
+    {
+      nb::gil_scoped_acquire gil;
+      try {
+        const nb::object result =
+            plan_layer_(layer_idx, const_copy(expert_loads), const_copy(current));
+        problem = take_planned_row(result, num_experts, phy2log);
+      } catch (nb::python_error& e) {
+        problem = "plan_layer raised " + std::string(nb::type_name(e.type()).c_str()) + ": ";
+        try {
+          problem += nb::str(e.value()).c_str();
+        } catch (nb::python_error&) {
+          problem += "(its str() raised)";
+        }
+      } catch (const std::exception& e) {
+        problem = std::string("plan_layer failed: ") + e.what();
+      }
+    }
+    if (!problem.empty()) throw Error(problem);
+  }
+
+  nb::object comm_, store_, log_, on_event_, load_expert_, plan_layer_;
   std::optional<nb::python_error> pending_;  // first callback exception of the running hook
+  std::atomic<bool> closing_{false};         // set by the destructor, read by the worker
   std::unique_ptr<Balancer> balancer_;       // destroyed first (declared last)
 };
 
@@ -269,13 +373,14 @@ void bind_balancer(nb::module_& m) {
       "every forward step, feed balancer.recorder between them and route tokens with route(). "
       "It re-plans in a background thread and moves expert weights (in `store`) layer by layer "
       "through `comm`. One serving thread per Balancer; the hooks release the GIL; log, "
-      "on_event and load_expert run on the serving thread inside the hooks. mask_ranks / "
+      "on_event and load_expert run on the serving thread inside the hooks, plan_layer on the "
+      "planner worker thread. mask_ranks / "
       "unmask_ranks take lost ranks out of (and back into) service.")
       .def(nb::init<const BalancerConfig&, nb::object, nb::object, nb::object, nb::object,
-                    nb::object>(),
+                    nb::object, nb::object>(),
            nb::arg("config"), nb::arg("comm"), nb::arg("store") = nb::none(), nb::kw_only(),
            nb::arg("log") = nb::none(), nb::arg("on_event") = nb::none(),
-           nb::arg("load_expert") = nb::none(),
+           nb::arg("load_expert") = nb::none(), nb::arg("plan_layer") = nb::none(),
            "config: BalancerConfig (validated: eplb.Error naming the knob); comm: this rank's "
            "Communicator (num_ranks() == config.num_ranks); store: this rank's "
            "ExpertWeightStore, or None to move placements only; log(level: str, message: str) "
@@ -286,7 +391,14 @@ void bind_balancer(nb::module_& m) {
            "'restore' and a store with bytes_per_expert > 0); called on the serving thread "
            "inside before_forward; raising fails the layer (retried next cycle) and the "
            "exception is re-raised from the hook. An eplb.HostExpertCopy as load_expert copies "
-           "from it in C++ without calling Python.")
+           "from it in C++ without calling Python. plan_layer(layer: int, expert_loads: numpy "
+           "float64 [num_experts], current_phy2log: numpy int32 [num_slots]) -> phy2log int "
+           "array-like [num_slots]: replaces the built-in planner for each layer with load data "
+           "(arguments: read-only numpy copies); runs on the planner worker "
+           "thread with the GIL taken; an exception or a bad result (shape, dtype, id out of "
+           "[0, num_experts)) is logged and counted as a planner failure (the cycle keeps the "
+           "placement, the next cycle retries), never raised from a hook; slots of masked "
+           "ranks keep their expert whatever it returns.")
       .def(
           "before_forward",
           [](PyBalancer& b, int64_t step) {
