@@ -204,7 +204,7 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   // that reaches the goal first, then fewest moves (delta: -2..2), then the coolest result
   // max(hot - d, cold + d). A swap of two slots that both hold their current expert moves two
   // slots, so it is the best only if it is the coolest swap of all (`coolest` below); swaps
-  // that move fewer involve a slot already moved, few enough to try them all (`special`).
+  // that move fewer involve a slot already moved, few enough to try them all (`best` below).
   struct Choice {
     bool fits = false;
     int delta = 3;  // 3: none
