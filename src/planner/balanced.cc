@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "planner/deal.h"
 #include "planner/duplicates.h"
 #include "planner/rank_load.h"
 #include "planner/refine.h"
@@ -49,6 +50,7 @@ void BalancedPlanner::plan(std::span<const double> expert_loads, const PlanOptio
   const int32_t ranks_per_node = options.num_ranks / num_nodes;
   const size_t slots_per_node = phy2log.size() / sz(num_nodes);
 
+  if (num_nodes == 1 && slots_per_rank > 2 && plan_dealt(expert_loads, options, phy2log)) return;
   deepseek_.plan(expert_loads, options, phy2log);
 
   // Replica loads under DeepSeek's counts; rank loads; the lower bound for these counts.
@@ -105,8 +107,8 @@ void BalancedPlanner::plan(std::span<const double> expert_loads, const PlanOptio
   strict_max_ = max_rank_load(expert_loads, phy2log, options.num_ranks, replica_count_, rank_load_);
   relaxed_phy2log_.resize(phy2log.size());
   const double relaxed_max = relaxed_planner_.plan(expert_loads, options, relaxed_phy2log_);
-  const double mean = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) /
-                      options.num_ranks;
+  const double mean =
+      std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / options.num_ranks;
   if (strict_max_ > relaxed_max + options.relax_threshold * mean) {
     std::copy(relaxed_phy2log_.begin(), relaxed_phy2log_.end(), phy2log.begin());
     relaxed_ = true;
@@ -115,9 +117,37 @@ void BalancedPlanner::plan(std::span<const double> expert_loads, const PlanOptio
       avoidable_duplicates(phy2log, options.num_ranks, num_nodes, num_experts, stamp_);
 }
 
+bool BalancedPlanner::plan_dealt(std::span<const double> expert_loads, const PlanOptions& options,
+                                 std::span<int32_t> phy2log) {
+  const size_t num_experts = expert_loads.size();
+  replica_count_.resize(num_experts);
+  const int dealt_duplicates =
+      deal_replicas(expert_loads, options.num_ranks, options.num_slots / options.num_ranks,
+                    replica_count_, dealt_, deal_);
+  double largest_replica = 0;
+  double total = 0;
+  for (size_t e = 0; e < num_experts; ++e) {
+    largest_replica = std::max(largest_replica, expert_loads[e] / replica_count_[e]);
+    total += expert_loads[e];
+  }
+  const double lower_bound = std::max(largest_replica, total / options.num_ranks);
+  const double target = lower_bound * (1 + options.balance_slack);
+  refine_to_target(dealt_, {target, kMaxSwapsPerSlot * options.num_slots, kMaxPairSwaps},
+                   pair_swap_);
+  if (*std::max_element(dealt_.load.begin(), dealt_.load.end()) > target) return false;
+  // Refinement never adds a duplicate: only the dealing's (rare) need a look.
+  if (dealt_duplicates > 0 && count_duplicates(dealt_) > 0) return false;
+  std::copy(dealt_.key.begin(), dealt_.key.end(), phy2log.begin());
+  lower_bound_ = lower_bound;
+  duplicates_left_ = 0;
+  relaxed_ = false;
+  strict_max_ = 0;
+  return true;
+}
+
 void BalancedPlanner::improve_node(std::span<const double> expert_loads,
-                                   std::span<int32_t> node_phy2log, int32_t num_ranks,
-                                   double limit, double target, bool may_have_duplicates) {
+                                   std::span<int32_t> node_phy2log, int32_t num_ranks, double limit,
+                                   double target, bool may_have_duplicates) {
   const auto num_slots = static_cast<int32_t>(node_phy2log.size());
   Packing& pk = packing_;
   pk.reset(num_ranks, num_slots / num_ranks);
@@ -159,8 +189,7 @@ void BalancedPlanner::improve_node(std::span<const double> expert_loads,
   std::copy(pk.key.begin(), pk.key.end(), node_phy2log.begin());
   if (duplicates > 0) {
     // Hand second copies to other experts of the node where that keeps the hottest rank.
-    donate_duplicates(expert_loads, num_ranks, 1, limit, node_phy2log, donate_count_,
-                      donate_load_);
+    donate_duplicates(expert_loads, num_ranks, 1, limit, node_phy2log, donate_count_, donate_load_);
   }
 }
 

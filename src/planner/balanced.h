@@ -1,5 +1,14 @@
 // Policy `balanced` (the default), even routing, one layer at a time.
 //
+// Global placements with three or more slots per rank first take the quick plan: the replicas
+// dealt to the ranks in rounds (deal.h), then refined (below) until the hottest rank is within
+// balance_slack of the lower bound. That is cheaper than DeepSeek's own packing and lands
+// at or under max(DeepSeek's hottest rank, lower bound x (1 + balance_slack)) for every layer
+// (the bound is under DeepSeek's hottest rank): a layer where DeepSeek lands closer to the
+// bound than the slack may come out up to the slack hotter than DeepSeek's, the mean over
+// layers stays cooler on skewed loads. Where the quick plan does not reach that target (or
+// keeps a same-rank duplicate), and for hierarchical placements and two slots per rank:
+//
 // Never worse than DeepSeek by construction: it starts from DeepSeek's own placement (policy
 // `deepseek`: the same replica counts, the same longest-first packing, hierarchical or
 // global alike) and then applies only swaps of two replicas between ranks that keep every
@@ -9,7 +18,7 @@
 //      DeepSeek's hottest, the node's replicas are packed afresh (longest first on distinct
 //      ranks, then refined) and that packing is taken if it is as cool; else the second copy
 //      is handed to another expert where that keeps the hottest rank as it is;
-//   2. the hottest rank swaps replicas with the coldest ones until it is within kTargetSlack of
+//   2. the hottest rank swaps replicas with the coldest ones until it is within balance_slack of
 //      the lower bound for these replica counts (max(largest per-replica load, mean rank
 //      load)), or no swap lowers it (refine.h).
 // With two slots per rank (global), the replica counts are improved too (two_slots.h): the
@@ -17,7 +26,7 @@
 //
 // Swaps stay within a node, so hierarchical placements keep every group on one node. The
 // lower bound stops the search early (PlanOptions::balance_slack): on DeepSeek-V3-like loads
-// the default 0.2% takes ~8 swaps per layer.
+// the default 0.2% takes ~8 swaps per layer from DeepSeek's start, ~13 from the dealt one.
 //
 // With nodes and groups (hierarchical) and Topology::kRelaxed, a relaxed placement
 // (topology.h) is planned too and taken when the strict one's hottest rank is more than
@@ -29,6 +38,7 @@
 #include <vector>
 
 #include "eplb/planner.h"
+#include "planner/deal.h"
 #include "planner/deepseek.h"
 #include "planner/packing.h"
 #include "planner/pair_swap.h"
@@ -62,6 +72,11 @@ class BalancedPlanner {
   void improve_node(std::span<const double> expert_loads, std::span<int32_t> node_phy2log,
                     int32_t num_ranks, double limit, double target, bool may_have_duplicates);
 
+  // The quick global plan (deal.h, then refinement to the target); false, leaving `phy2log`
+  // alone, when that does not reach the target or keeps a duplicate.
+  bool plan_dealt(std::span<const double> expert_loads, const PlanOptions& options,
+                  std::span<int32_t> phy2log);
+
   int duplicates_left_ = 0;
   double lower_bound_ = 0;
   bool relaxed_ = false;
@@ -69,11 +84,11 @@ class BalancedPlanner {
   DeepSeekPlanner deepseek_;
   RelaxedPlanner relaxed_planner_;
   std::vector<int32_t> relaxed_phy2log_;  // [num_slots]
-  std::vector<int32_t> replica_count_;  // [num_experts]
-  std::vector<double> replica_load_;    // [num_experts] tokens per replica
-  std::vector<int32_t> stamp_;          // [num_experts] scratch of the duplicate scan
-  std::vector<double> rank_load_;       // [num_ranks]
-  std::vector<int32_t> donate_count_;   // scratch of donate_duplicates()
+  std::vector<int32_t> replica_count_;    // [num_experts]
+  std::vector<double> replica_load_;      // [num_experts] tokens per replica
+  std::vector<int32_t> stamp_;            // [num_experts] scratch of the duplicate scan
+  std::vector<double> rank_load_;         // [num_ranks]
+  std::vector<int32_t> donate_count_;     // scratch of donate_duplicates()
   std::vector<double> donate_load_;
   Packing packing_;
   PairSwapScratch pair_swap_;
@@ -84,6 +99,8 @@ class BalancedPlanner {
   Packing spread_;
   LptScratch lpt_;
   PairScratch pairs_;
+  Packing dealt_;  // the quick global plan's ranks
+  DealScratch deal_;
 };
 
 }  // namespace eplb::planner

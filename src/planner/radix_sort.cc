@@ -34,13 +34,15 @@ void radix_sort_descending(std::span<const uint32_t> key, std::span<int32_t> ord
   auto& buffer = scratch.buffer;
   items.resize(n);
   buffer.resize(n);
-  for (auto& h : scratch.histogram) h.fill(0);
+  scratch.histogram[2].fill(0);
+  scratch.histogram[3].fill(0);
   // Ascending order of ~key is descending order of key; the index rides in the low half, so a
   // stable sort of the high half keeps equal keys by ascending index.
   for (size_t i = 0; i < n; ++i) {
     const uint32_t k = ~key[i];
     items[i] = static_cast<uint64_t>(k) << 32 | static_cast<uint32_t>(i);
-    for (size_t d = 0; d < 4; ++d) ++scratch.histogram[d][(k >> (8 * d)) & 0xffu];
+    ++scratch.histogram[2][(k >> 16) & 0xffu];
+    ++scratch.histogram[3][k >> 24];
   }
   // The top 16 bits (a float's sign, exponent and 7 mantissa bits) by two counting passes;
   // then the few items that share them by insertion sort on the whole item. Should many

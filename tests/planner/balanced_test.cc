@@ -1,5 +1,5 @@
-// Policy `balanced`: better than DeepSeek by construction, without avoidable same-rank
-// duplicates.
+// Policy `balanced`: better than DeepSeek (by construction from DeepSeek's start; within
+// balance_slack of the bound from the dealt start), without avoidable same-rank duplicates.
 //
 // Toy worlds are spelled out per test; "max" is the hottest rank's tokens.
 #include "planner/balanced.h"
@@ -69,7 +69,9 @@ std::vector<double> zipf_layer(int num_experts, std::mt19937& rng) {
 TEST(Balanced, BeatsDeepSeekOnSkewedLayersWithoutDuplicates) {
   // 20 layers of 64 experts -> 72 slots on 8 ranks (9 per rank), global and on 2 nodes
   // with 8 groups. The hottest expert takes ~28% of the tokens: on a node of 4 ranks its
-  // replicas cannot all be on distinct ranks.
+  // replicas cannot all be on distinct ranks. Hierarchical plans start from DeepSeek's and
+  // beat it; the global (dealt) plan stays within balance_slack of the lower bound where
+  // DeepSeek is closer, which it is on most of these layers.
   std::mt19937 rng(42);
   for (const PlanOptions& o : {options(72, 8), options(72, 8, 2, 8)}) {
     const int spread_ranks = o.num_ranks / o.num_nodes;
@@ -85,11 +87,47 @@ TEST(Balanced, BeatsDeepSeekOnSkewedLayersWithoutDuplicates) {
       theirs.plan(loads, o, b);
       EXPECT_EQ(ours.duplicates_left(), 0);
       EXPECT_EQ(duplicates(a, 9, spread_ranks), 0);
-      ours_sum += hottest(loads, a, 8);
-      theirs_sum += hottest(loads, b, 8);
+      const double our_max = hottest(loads, a, 8);
+      const double their_max = hottest(loads, b, 8);
+      EXPECT_LE(our_max,
+                std::max(their_max, ours.lower_bound() * (1 + o.balance_slack)) * (1 + 1e-12));
+      ours_sum += our_max;
+      theirs_sum += their_max;
     }
-    EXPECT_LT(ours_sum, theirs_sum) << o.num_nodes << " nodes";
+    if (o.num_nodes == 1) {
+      EXPECT_LE(ours_sum, theirs_sum * (1 + o.balance_slack));
+    } else {
+      EXPECT_LT(ours_sum, theirs_sum);
+    }
   }
+}
+
+TEST(Balanced, GlobalPlanBeatsDeepSeekWhereItMissesTheTarget) {
+  // DeepSeek-V3-like shape and skew: 256 experts -> 288 slots on 32 ranks, Zipf s = 1.0.
+  // Ours is within the default 0.2% slack of the bound on every layer, cooler than DeepSeek's
+  // packing over all.
+  std::mt19937 rng(3);
+  const PlanOptions o = options(288, 32);
+  BalancedPlanner ours;
+  DeepSeekPlanner theirs;
+  std::vector<int32_t> a(288);
+  std::vector<int32_t> b(288);
+  double ours_sum = 0;
+  double theirs_sum = 0;
+  for (int layer = 0; layer < 10; ++layer) {
+    std::vector<double> loads(256);
+    for (int k = 0; k < 256; ++k) {
+      loads[static_cast<size_t>(k)] = std::round(1e6 / (k + 1.0));
+    }
+    std::shuffle(loads.begin(), loads.end(), rng);
+    ours.plan(loads, o, a);
+    theirs.plan(loads, o, b);
+    EXPECT_EQ(duplicates(a, 9), 0);
+    ours_sum += hottest(loads, a, 32);
+    theirs_sum += hottest(loads, b, 32);
+    EXPECT_LE(hottest(loads, a, 32), ours.lower_bound() * (1 + o.balance_slack) * (1 + 1e-12));
+  }
+  EXPECT_LT(ours_sum, theirs_sum);
 }
 
 TEST(Balanced, PutsReplicasOfOneExpertOnDistinctRanks) {

@@ -72,8 +72,8 @@ double replan_goal(const World& w, const Placement& fresh, int layer) {
   PlanOptions o = w.options;
   o.policy = Policy::kBalanced;
   plan(w.loads, o, nullptr, &report);
-  const double aim = report.layers[static_cast<size_t>(layer)].lower_bound *
-                     (1 + w.options.balance_slack);
+  const double aim =
+      report.layers[static_cast<size_t>(layer)].lower_bound * (1 + w.options.balance_slack);
   return std::max(max_over_mean(w.loads, fresh, layer), aim);
 }
 
@@ -91,12 +91,20 @@ RC_GTEST_PROP(PlanProperty, EveryPolicyGivesAValidPlacement, ()) {
   }
 }
 
-RC_GTEST_PROP(PlanProperty, BalancedIsNeverLessBalancedThanDeepSeek, ()) {
+// Never less balanced than DeepSeek, but where DeepSeek lands within balance_slack of the lower
+// bound (the quick global plan stops anywhere under that).
+RC_GTEST_PROP(PlanProperty, BalancedIsNeverLessBalancedThanDeepSeekOrTheTarget, ()) {
   const World w = random_world();
-  const Placement ours = plan_with(w, Policy::kBalanced);
+  PlanReport report;
+  PlanOptions o = w.options;
+  o.policy = Policy::kBalanced;
+  const Placement ours = plan(w.loads, o, nullptr, &report);
   const Placement theirs = plan_with(w, Policy::kDeepSeek);
   for (int l = 0; l < w.loads.num_layers; ++l) {
-    RC_ASSERT(max_over_mean(w.loads, ours, l) <= max_over_mean(w.loads, theirs, l) * (1 + 1e-9));
+    const double target =
+        report.layers[static_cast<size_t>(l)].lower_bound * (1 + w.options.balance_slack);
+    RC_ASSERT(max_over_mean(w.loads, ours, l) <=
+              std::max(max_over_mean(w.loads, theirs, l), target) * (1 + 1e-9));
   }
 }
 
