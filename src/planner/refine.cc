@@ -210,6 +210,7 @@ int refine_to_target(Packing& pk, const RefineLimits& limits, PairSwapScratch& s
   if (pk.num_packs < 2) return 0;
   const double target = limits.target;
   const auto num_packs = static_cast<size_t>(pk.num_packs);
+  const auto cap = static_cast<size_t>(pk.capacity);
   pk.sort_items();  // linear when packs come from longest-first packing, already sorted
   int swaps = 0;
   int pair_swaps = 0;
@@ -231,6 +232,9 @@ int refine_to_target(Packing& pk, const RefineLimits& limits, PairSwapScratch& s
       for (size_t p = 0; p < num_packs; ++p) {
         const double cold = pk.load[p];
         if (p == q || (hot + cold) / 2 >= best) continue;  // cannot beat the best
+        // Nor can it when its lightest item is too heavy: a swap moves at most h's heaviest
+        // item minus p's lightest, and must move more than hot - best.
+        if (pk.weight[h * cap] - pk.weight[(p + 1) * cap - 1] <= hot - best) continue;
         const SwapChoice e = evening_swap(pk, static_cast<int32_t>(h), static_cast<int32_t>(p));
         if (e.i == e.j) continue;
         const double d = pk.weight[e.i] - pk.weight[e.j];
