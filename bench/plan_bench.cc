@@ -123,15 +123,20 @@ std::vector<Workload> workloads() {
     w.push_back({"qwen3-235b", std::move(*loads), {{144, 16}}, {}});
   }
   w.push_back({"kimi-k2-60x384", zipf_loads(60, 384, 1.0, 8192.0 * 8 * 100, 103), {{416, 32}}, {}});
-  eplb::LoadReadOptions before;
-  before.window = eplb::IndexRange{90, 100};
-  eplb::LoadReadOptions after;
-  after.window = eplb::IndexRange{100, 110};
-  auto previous = read_workload("synthetic/deepseek-v3-trace-s105.npy", before);
-  auto next = read_workload("synthetic/deepseek-v3-trace-s105.npy", after);
-  if (previous && next) {
-    w.push_back({"deepseek-v3-trace", std::move(*next), {{288, 32}}, std::move(previous)});
-  }
+  // Re-plans of window [to, to + 10) from the plan of [from, from + 10): steps 90-99 -> 100-109
+  // cross a change of the trace's mix (a hard case: ~18% of slots move), 110-119 -> 120-129
+  // are consecutive windows of one mix (the usual online case).
+  auto replan_case = [&w](const std::string& name, int from, int to) {
+    eplb::LoadReadOptions before;
+    before.window = eplb::IndexRange{from, from + 10};
+    eplb::LoadReadOptions after;
+    after.window = eplb::IndexRange{to, to + 10};
+    auto previous = read_workload("synthetic/deepseek-v3-trace-s105.npy", before);
+    auto next = read_workload("synthetic/deepseek-v3-trace-s105.npy", after);
+    if (previous && next) w.push_back({name, std::move(*next), {{288, 32}}, std::move(previous)});
+  };
+  replan_case("deepseek-v3-trace", 90, 100);
+  replan_case("deepseek-v3-trace-steady", 110, 120);
   return w;
 }
 

@@ -11,7 +11,7 @@ void GreedyPlanner::plan(std::span<const double> expert_loads, const PlanOptions
   const auto num_experts = static_cast<int32_t>(expert_loads.size());
   replica_count_.resize(static_cast<size_t>(num_experts));
   extra_expert_.resize(static_cast<size_t>(options.num_slots - num_experts));
-  water_fill<double>(expert_loads, replica_count_, extra_expert_, replica_tree_);
+  water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
   runs_.resize(static_cast<size_t>(num_experts));
   for (int32_t e = 0; e < num_experts; ++e) {
     const auto ue = static_cast<size_t>(e);

@@ -29,7 +29,7 @@ class GreedyPlanner {
   std::vector<uint64_t> run_order_;
   std::vector<ItemRun> sorted_runs_;
   LptScratch lpt_;
-  ReplicaTree<double> replica_tree_;
+  WaterFillScratch<double> water_fill_;
 };
 
 }  // namespace eplb::planner

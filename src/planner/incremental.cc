@@ -37,7 +37,7 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
   bound_count_.resize(expert_loads.size());
   bound_extra_.resize(phy2log.size() - expert_loads.size());
-  water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_tree_);
+  water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_scratch_);
   double largest = mean;
   for (size_t e = 0; e < expert_loads.size(); ++e) {
     largest = std::max(largest, expert_loads[e] / bound_count_[e]);
@@ -233,8 +233,23 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       by_load_[m] = r;
     }
   };
+  // After a swap only its two ranks move in that order.
+  auto reposition = [&](size_t r) {
+    size_t k =
+        static_cast<size_t>(std::find(by_load_.begin(), by_load_.end(), r) - by_load_.begin());
+    auto before = [&](int32_t a, int32_t b) {
+      const double la = load_[sz(a)];
+      const double lb = load_[sz(b)];
+      return la < lb || (la == lb && a < b);
+    };
+    for (; k > 0 && before(by_load_[k], by_load_[k - 1]); --k)
+      std::swap(by_load_[k], by_load_[k - 1]);
+    for (; k + 1 < by_load_.size() && before(by_load_[k + 1], by_load_[k]); ++k) {
+      std::swap(by_load_[k], by_load_[k + 1]);
+    }
+  };
+  resort_ranks();
   for (size_t step = 0; step < 4 * num_slots; ++step) {
-    resort_ranks();
     const size_t h = sz(by_load_.back());
     const double hot = load_[h];
     if (hot <= goal) return true;
@@ -339,6 +354,8 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       moves_ += best.delta;
       refresh_rank(h);
       refresh_rank(best.j / slots_per_rank);
+      reposition(h);
+      reposition(best.j / slots_per_rank);
       continue;
     }
     // No swap lowers the hottest rank: a replica more for its heaviest expert per replica.
@@ -354,6 +371,7 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       recount(expert_loads, num_ranks);
       return false;
     }
+    resort_ranks();  // every rank's load changed with the counts
   }
   return load_[hottest()] <= goal;
 }

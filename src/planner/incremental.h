@@ -58,7 +58,7 @@ class IncrementalPlanner {
   BalancedPlanner fresh_;
   std::vector<int32_t> bound_count_;  // [num_experts] water-filling replica counts
   std::vector<int32_t> bound_extra_;  // [num_slots - num_experts] scratch of water_fill
-  ReplicaTree<double> bound_tree_;
+  WaterFillScratch<double> bound_scratch_;
   std::vector<int32_t> fresh_phy2log_;  // [num_slots]
   std::vector<int32_t> matched_;        // [num_slots]
   std::vector<int32_t> q_;              // [num_slots] the search's placement

@@ -92,7 +92,7 @@ void LayerPlanner::fill_report(std::span<const double> expert_loads,
   // The bound: water-filling over every slot.
   replica_count_.resize(sz(num_experts_));
   extra_expert_.resize(phy2log.size() - sz(num_experts_));
-  water_fill<double>(expert_loads, replica_count_, extra_expert_, replica_tree_);
+  water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
   double largest = 0;
   for (size_t e = 0; e < expert_loads.size(); ++e) {
     largest = std::max(largest, expert_loads[e] / replica_count_[e]);

@@ -52,7 +52,7 @@ class LayerPlanner {
   std::vector<int32_t> replica_count_;
   std::vector<int32_t> extra_expert_;
   std::vector<double> rank_load_;
-  ReplicaTree<double> replica_tree_;
+  WaterFillScratch<double> water_fill_;
 };
 
 }  // namespace eplb::planner

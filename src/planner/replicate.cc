@@ -2,28 +2,49 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 
 namespace eplb::planner {
 
 template <typename T>
 void water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
-                std::span<int32_t> extra_expert, ReplicaTree<T>& tree) {
+                std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch) {
   std::fill(replica_count.begin(), replica_count.end(), 1);
   if (extra_expert.empty()) return;
-  tree.build(loads);  // key: per-replica load, loads[e] / replica_count[e]
+  // The candidates: the k heaviest experts and any tied with the k-th in float precision (a
+  // superset of the k heaviest in T), in index order so that the tree's ties go to the
+  // lowest expert.
+  const size_t k = std::min(extra_expert.size(), loads.size());
+  auto& floats = scratch.floats;
+  floats.resize(loads.size());
+  for (size_t e = 0; e < loads.size(); ++e) floats[e] = static_cast<float>(loads[e]);
+  const auto kth_position = floats.begin() + static_cast<ptrdiff_t>(k - 1);
+  std::nth_element(floats.begin(), kth_position, floats.end(), std::greater<>());
+  const float kth = *kth_position;
+  auto& candidates = scratch.candidates;
+  candidates.clear();
+  for (size_t e = 0; e < loads.size(); ++e) {
+    if (static_cast<float>(loads[e]) >= kth) candidates.push_back(static_cast<int32_t>(e));
+  }
+  auto& candidate_load = scratch.candidate_load;
+  candidate_load.resize(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    candidate_load[i] = loads[static_cast<size_t>(candidates[i])];
+  }
+  scratch.tree.build(candidate_load);  // key: per-replica load, loads[e] / replica_count[e]
   for (int32_t& chosen : extra_expert) {
-    const int32_t e = tree.top();
-    const auto ue = static_cast<size_t>(e);
-    chosen = e;
-    ++replica_count[ue];
-    tree.update(e, loads[ue] / static_cast<T>(replica_count[ue]));
+    const int32_t leaf = scratch.tree.top();
+    const auto e = static_cast<size_t>(candidates[static_cast<size_t>(leaf)]);
+    chosen = static_cast<int32_t>(e);
+    ++replica_count[e];
+    scratch.tree.update(leaf, loads[e] / static_cast<T>(replica_count[e]));
   }
 }
 
 template void water_fill<float>(std::span<const float>, std::span<int32_t>, std::span<int32_t>,
-                                ReplicaTree<float>&);
+                                WaterFillScratch<float>&);
 template void water_fill<double>(std::span<const double>, std::span<int32_t>, std::span<int32_t>,
-                                 ReplicaTree<double>&);
+                                 WaterFillScratch<double>&);
 
 namespace {
 
@@ -49,7 +70,8 @@ void replicate_in_order(std::span<const float> loads, std::span<int32_t> replica
 
   // Water-filling among the candidates, as leaves in ascending expert order (ties: lowest).
   auto& candidates = scratch.candidates;
-  candidates.assign(by_load.begin(), by_load.begin() + static_cast<ptrdiff_t>(std::min(num_extra, n)));
+  candidates.assign(by_load.begin(),
+                    by_load.begin() + static_cast<ptrdiff_t>(std::min(num_extra, n)));
   std::sort(candidates.begin(), candidates.end());
   if (num_extra > 0) {
     auto& candidate_load = scratch.candidate_load;

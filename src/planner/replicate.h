@@ -18,29 +18,38 @@ namespace eplb::planner {
 // arithmetic, T = double is ours). `replica_count` [num_experts] receives >= 1 replicas per
 // expert; `extra_expert` [num_extra] receives the logical expert given each redundant slot,
 // in the order chosen. The expert with the largest load / replica_count wins, the lowest
-// index among equals (torch's `max(dim=-1)`). O(num_experts + num_extra log num_experts).
-// `tree` is scratch, reused between calls.
+// index among equals (torch's `max(dim=-1)`). Only the num_extra heaviest experts can win
+// (every other has a heavier expert of one replica ahead of it), so the competition is among
+// them: O(num_experts + num_extra log num_extra). `scratch` is reused between calls.
 template <typename T>
 using ReplicaTree = WinnerTree<T, LargestFirst>;
 
 template <typename T>
+struct WaterFillScratch {
+  std::vector<float> floats;        // [num_experts] the loads in float, partly sorted
+  std::vector<int32_t> candidates;  // the num_extra heaviest experts (and ties), ascending
+  std::vector<T> candidate_load;
+  ReplicaTree<T> tree;
+};
+
+template <typename T>
 void water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
-                std::span<int32_t> extra_expert, ReplicaTree<T>& tree);
+                std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch);
 
 extern template void water_fill<float>(std::span<const float>, std::span<int32_t>,
-                                       std::span<int32_t>, ReplicaTree<float>&);
+                                       std::span<int32_t>, WaterFillScratch<float>&);
 extern template void water_fill<double>(std::span<const double>, std::span<int32_t>,
-                                        std::span<int32_t>, ReplicaTree<double>&);
+                                        std::span<int32_t>, WaterFillScratch<double>&);
 
 // Scratch of replicate_in_order(), reused between calls.
 struct ReplicaOrderScratch {
-  std::vector<uint32_t> key;           // [num_experts] order_bits of the loads
-  std::vector<int32_t> by_load;        // [num_experts] load descending, then index
+  std::vector<uint32_t> key;     // [num_experts] order_bits of the loads
+  std::vector<int32_t> by_load;  // [num_experts] load descending, then index
   RadixScratch radix;
-  std::vector<int32_t> candidates;     // experts that can get an extra slot, ascending
+  std::vector<int32_t> candidates;  // experts that can get an extra slot, ascending
   std::vector<float> candidate_load;
   ReplicaTree<float> tree;
-  std::vector<uint64_t> replicated;    // sort keys of the replicas of replicated experts
+  std::vector<uint64_t> replicated;  // sort keys of the replicas of replicated experts
 };
 
 // DeepSeek's replicate_experts (water_fill<float>) fused with the sort that its packing does

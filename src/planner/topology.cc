@@ -71,7 +71,7 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
   // 2. Replica counts over the whole layer.
   replica_count_.resize(sz(num_experts));
   extra_expert_.resize(sz(options.num_slots - num_experts));
-  water_fill<double>(expert_loads, replica_count_, extra_expert_, replica_tree_);
+  water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
 
   // 3. Every replica at home, then the surplus of crowded nodes to nodes with free slots.
   away_.assign(sz(num_experts) * sz(num_nodes), 0);

@@ -54,7 +54,7 @@ class RelaxedPlanner {
   std::vector<int32_t> home_;           // [num_experts] node of each expert's group
   std::vector<int32_t> replica_count_;  // [num_experts]
   std::vector<int32_t> extra_expert_;
-  ReplicaTree<double> replica_tree_;
+  WaterFillScratch<double> water_fill_;
   std::vector<int32_t> node_slots_;     // [num_nodes]
   std::vector<double> node_load_;       // [num_nodes]
   std::vector<int32_t> away_;           // [num_experts x num_nodes] replicas of e on node n

@@ -69,7 +69,7 @@ RC_GTEST_PROP(DealReplicas, DealsEveryReplicaOnceWithWaterFillingCounts, ()) {
 
   std::vector<int32_t> expected(loads.size());
   std::vector<int32_t> extra(static_cast<size_t>(num_slots - num_experts));
-  ReplicaTree<double> tree;
+  WaterFillScratch<double> tree;
   water_fill<double>(loads, expected, extra, tree);
   // Equal per-replica maxima (zero-load experts may take the extras in another order).
   auto largest = [&](const std::vector<int32_t>& c) {

@@ -15,7 +15,7 @@ TEST(WaterFill, GivesEachExtraSlotToTheLargestPerReplicaLoad) {
   const std::vector<double> loads = {10, 40, 25, 5};
   std::vector<int32_t> count(4);
   std::vector<int32_t> extra(3);
-  ReplicaTree<double> tree;
+  WaterFillScratch<double> tree;
   water_fill<double>(loads, count, extra, tree);
   // 40 -> 40/2 = 20; then 25 -> 25/2 = 12.5; then 40/2 = 20 again -> 40/3.
   EXPECT_EQ(extra, (std::vector<int32_t>{1, 2, 1}));
@@ -26,7 +26,7 @@ TEST(WaterFill, BreaksTiesByLowestIndexLikeTorchMax) {
   const std::vector<float> loads = {6, 12, 12, 3};
   std::vector<int32_t> count(4);
   std::vector<int32_t> extra(3);
-  ReplicaTree<float> tree;
+  WaterFillScratch<float> tree;
   water_fill<float>(loads, count, extra, tree);
   // 12 (1) ties 12 (2): expert 1; then 12 (2); then 6 ties 6 ties 6: expert 0.
   EXPECT_EQ(extra, (std::vector<int32_t>{1, 2, 0}));
@@ -37,7 +37,7 @@ TEST(WaterFill, WithoutExtraSlotsEveryExpertHasOneReplica) {
   const std::vector<double> loads = {3, 1};
   std::vector<int32_t> count(2, 7);
   std::vector<int32_t> extra;
-  ReplicaTree<double> tree;
+  WaterFillScratch<double> tree;
   water_fill<double>(loads, count, extra, tree);
   EXPECT_EQ(count, (std::vector<int32_t>{1, 1}));
 }
@@ -46,10 +46,38 @@ TEST(WaterFill, AllZeroLoadsSpreadExtraSlotsFromTheFirstExpert) {
   const std::vector<double> loads = {0, 0, 0};
   std::vector<int32_t> count(3);
   std::vector<int32_t> extra(4);
-  ReplicaTree<double> tree;
+  WaterFillScratch<double> tree;
   water_fill<double>(loads, count, extra, tree);
   EXPECT_EQ(extra, (std::vector<int32_t>{0, 0, 0, 0}));
   EXPECT_EQ(count, (std::vector<int32_t>{5, 1, 1}));
+}
+
+TEST(WaterFill, MatchesTheTextbookLoopOnRowsWithTiesAndZeros) {
+  // The reference: every extra slot to argmax(load / count), the lowest index among equals,
+  // over all experts (water_fill() only lets the heaviest num_extra compete).
+  std::mt19937 rng(5);
+  WaterFillScratch<double> scratch;
+  for (int round = 0; round < 500; ++round) {
+    const auto n = static_cast<size_t>(1 + rng() % 50);
+    const auto num_extra = static_cast<size_t>(rng() % (3 * n + 2));
+    std::vector<double> loads(n);
+    for (auto& v : loads) v = round % 3 == 0 ? static_cast<double>(rng() % 4) : rng() % 100000;
+    std::vector<int32_t> want_count(n, 1);
+    std::vector<int32_t> want_extra;
+    for (size_t j = 0; j < num_extra; ++j) {
+      size_t best = 0;
+      for (size_t e = 1; e < n; ++e) {
+        if (loads[e] / want_count[e] > loads[best] / want_count[best]) best = e;
+      }
+      ++want_count[best];
+      want_extra.push_back(static_cast<int32_t>(best));
+    }
+    std::vector<int32_t> count(n);
+    std::vector<int32_t> extra(num_extra);
+    water_fill<double>(loads, count, extra, scratch);
+    ASSERT_EQ(count, want_count) << "round " << round;
+    ASSERT_EQ(extra, want_extra) << "round " << round;
+  }
 }
 
 TEST(WinnerTree, SmallestFirstTiesToLowestIndexAndSkipsRemovedLeaves) {
@@ -84,7 +112,7 @@ TEST(ReplicateInOrder, MatchesWaterFillingAndASortOfTheReplicas) {
   // (index e for an expert's first, num_experts + j for extra slot j) sorted by per-replica
   // load descending, then index.
   std::mt19937 rng(11);
-  ReplicaTree<float> tree;
+  WaterFillScratch<float> tree;
   ReplicaOrderScratch scratch;
   for (int round = 0; round < 300; ++round) {
     const auto n = static_cast<size_t>(1 + rng() % 40);
