@@ -10,7 +10,9 @@
 namespace eplb {
 namespace {
 
-std::string at(const char* field, size_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
+std::string at(const char* field, size_t i) {
+  return std::string(field) + "[" + std::to_string(i) + "]";
+}
 
 std::string at(const char* field, size_t i, size_t j) {
   return at(field, i) + "[" + std::to_string(j) + "]";
@@ -56,10 +58,14 @@ void check_routing_weight(const Placement& p, std::vector<std::string>& problems
 
 std::vector<std::string> check_placement(const Placement& p) {
   std::vector<std::string> problems;
-  if (p.num_layers <= 0) problems.push_back("num_layers: " + std::to_string(p.num_layers) + " must be > 0");
-  if (p.num_experts <= 0) problems.push_back("num_experts: " + std::to_string(p.num_experts) + " must be > 0");
-  if (p.num_slots <= 0) problems.push_back("num_slots: " + std::to_string(p.num_slots) + " must be > 0");
-  if (p.num_ranks < 0) problems.push_back("num_ranks: " + std::to_string(p.num_ranks) + " must be > 0");
+  if (p.num_layers <= 0)
+    problems.push_back("num_layers: " + std::to_string(p.num_layers) + " must be > 0");
+  if (p.num_experts <= 0)
+    problems.push_back("num_experts: " + std::to_string(p.num_experts) + " must be > 0");
+  if (p.num_slots <= 0)
+    problems.push_back("num_slots: " + std::to_string(p.num_slots) + " must be > 0");
+  if (p.num_ranks < 0)
+    problems.push_back("num_ranks: " + std::to_string(p.num_ranks) + " must be > 0");
   if (!problems.empty()) return problems;
   if (p.num_ranks > 0 && p.num_slots % p.num_ranks != 0) {
     problems.push_back("num_slots: " + std::to_string(p.num_slots) +
@@ -77,7 +83,8 @@ std::vector<std::string> check_placement(const Placement& p) {
     std::set<int> seen;
     for (size_t i = 0; i < p.layer_ids.size(); ++i) {
       if (p.layer_ids[i] < 0) {
-        problems.push_back(at("layer_ids", i) + ": layer id " + std::to_string(p.layer_ids[i]) + " is negative");
+        problems.push_back(at("layer_ids", i) + ": layer id " + std::to_string(p.layer_ids[i]) +
+                           " is negative");
       }
       if (!seen.insert(p.layer_ids[i]).second) {
         problems.push_back(at("layer_ids", i) + ": layer id " + std::to_string(p.layer_ids[i]) +
@@ -96,20 +103,28 @@ std::vector<std::string> check_placement(const Placement& p) {
   // num_experts, which a file can inflate (an expert id of 10^9 in a 6-slot vllm-ascend map made
   // this list 10^9 messages; found by fuzz/fuzz_ascend_json).
   const bool list_missing = p.num_experts <= p.num_slots;
+  // [num_experts] the last layer holding each expert (-1: none yet)
+  std::vector<int> seen_in(list_missing ? static_cast<size_t>(p.num_experts) : 0, -1);
   for (int l = 0; l < p.num_layers; ++l) {
     auto row = p.layer_phy2log(l);
-    std::vector<bool> present(list_missing ? static_cast<size_t>(p.num_experts) : 0, false);
-    for (size_t s = 0; s < row.size(); ++s) {
+    // The common case first, without the reporting path in the loop.
+    bool in_range = true;
+    for (const int32_t e : row) in_range &= e >= 0 && e < p.num_experts;
+    if (in_range && list_missing) {
+      for (const int32_t e : row) seen_in[static_cast<size_t>(e)] = l;
+    }
+    for (size_t s = 0; s < row.size() && !in_range; ++s) {
       const int32_t e = row[s];
       if (e < 0 || e >= p.num_experts) {
-        problems.push_back(at("phy2log", static_cast<size_t>(l), s) + ": expert " + std::to_string(e) +
-                           " out of range [0, " + std::to_string(p.num_experts) + ")");
+        problems.push_back(at("phy2log", static_cast<size_t>(l), s) + ": expert " +
+                           std::to_string(e) + " out of range [0, " +
+                           std::to_string(p.num_experts) + ")");
       } else if (list_missing) {
-        present[static_cast<size_t>(e)] = true;
+        seen_in[static_cast<size_t>(e)] = l;
       }
     }
-    for (int e = 0; e < static_cast<int>(present.size()); ++e) {
-      if (!present[static_cast<size_t>(e)]) {
+    for (int e = 0; e < static_cast<int>(seen_in.size()); ++e) {
+      if (seen_in[static_cast<size_t>(e)] != l) {
         const std::string layer = l < static_cast<int>(p.layer_ids.size())
                                       ? std::to_string(p.layer_ids[static_cast<size_t>(l)])
                                       : std::to_string(l);

@@ -37,11 +37,8 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
   bound_count_.resize(expert_loads.size());
   bound_extra_.resize(phy2log.size() - expert_loads.size());
-  water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_scratch_);
-  double largest = mean;
-  for (size_t e = 0; e < expert_loads.size(); ++e) {
-    largest = std::max(largest, expert_loads[e] / bound_count_[e]);
-  }
+  const double largest =
+      std::max(mean, water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_scratch_));
   const double aim = largest * (1 + options.balance_slack);
   double goal = (aim + options.move_tolerance * mean) * (1 + 1e-12);
   bool reached = search(expert_loads, current, num_ranks, goal, budget);

@@ -48,8 +48,8 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
     case Policy::kGreedy:
       greedy_.plan(expert_loads, options_, phy2log);
       if (!current.empty()) {
-        keep_current_slots(phy2log, current, options_.num_slots / options_.num_ranks,
-                           expert_count_, row_);
+        keep_current_slots(phy2log, current, options_.num_slots / options_.num_ranks, expert_count_,
+                           row_);
       }
       break;
     case Policy::kBalanced:
@@ -92,11 +92,8 @@ void LayerPlanner::fill_report(std::span<const double> expert_loads,
   // The bound: water-filling over every slot.
   replica_count_.resize(sz(num_experts_));
   extra_expert_.resize(phy2log.size() - sz(num_experts_));
-  water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
-  double largest = 0;
-  for (size_t e = 0; e < expert_loads.size(); ++e) {
-    largest = std::max(largest, expert_loads[e] / replica_count_[e]);
-  }
+  const double largest =
+      water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
   report.lower_bound = std::max(largest, mean) / mean;
 
   rank_load_.assign(sz(num_ranks), 0.0);

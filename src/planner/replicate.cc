@@ -2,30 +2,53 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 
 namespace eplb::planner {
 
 template <typename T>
-void water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
-                std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch) {
+T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
+             std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch) {
   std::fill(replica_count.begin(), replica_count.end(), 1);
-  if (extra_expert.empty()) return;
-  // The candidates: the k heaviest experts and any tied with the k-th in float precision (a
-  // superset of the k heaviest in T), in index order so that the tree's ties go to the
-  // lowest expert.
-  const size_t k = std::min(extra_expert.size(), loads.size());
-  auto& floats = scratch.floats;
-  floats.resize(loads.size());
-  for (size_t e = 0; e < loads.size(); ++e) floats[e] = static_cast<float>(loads[e]);
-  const auto kth_position = floats.begin() + static_cast<ptrdiff_t>(k - 1);
-  std::nth_element(floats.begin(), kth_position, floats.end(), std::greater<>());
-  const float kth = *kth_position;
-  auto& candidates = scratch.candidates;
-  candidates.clear();
-  for (size_t e = 0; e < loads.size(); ++e) {
-    if (static_cast<float>(loads[e]) >= kth) candidates.push_back(static_cast<int32_t>(e));
+  if (extra_expert.empty()) {
+    return loads.empty() ? T{0} : *std::max_element(loads.begin(), loads.end());
   }
+  // The candidates: every expert that can win a slot, in index order so that the tree's ties
+  // go to the lowest expert. The largest load per replica only falls as slots are given, so
+  // the final one, L, is under every winner's load; and L >= total / slots (the mean per
+  // slot) and L >= largest / (num_extra + 1) (the largest expert's best case). Experts below
+  // both (with a margin for rounding) never win.
+  double total = 0;
+  double largest = 0;
+  for (const T load : loads) {
+    total += static_cast<double>(load);
+    largest = std::max(largest, static_cast<double>(load));
+  }
+  const double slots = static_cast<double>(loads.size() + extra_expert.size());
+  const double floor =
+      std::max(total / slots, largest / static_cast<double>(extra_expert.size() + 1)) * (1 - 1e-6);
+  // Branch-free compaction: a third of the experts or so pass, unpredictably.
+  auto& candidates = scratch.candidates;
+  candidates.resize(loads.size());
+  size_t n = 0;
+  double candidate_total = 0;
+  for (size_t e = 0; e < loads.size(); ++e) {
+    const auto load = static_cast<double>(loads[e]);
+    const bool pass = load >= floor;
+    candidates[n] = static_cast<int32_t>(e);
+    n += pass;
+    candidate_total += pass ? load : 0.0;
+  }
+  // The candidates' replicas (at most one each plus every extra slot) carry their tokens: L is
+  // at least their mean, which narrows the candidates further.
+  const double narrower =
+      std::max(floor, candidate_total / static_cast<double>(n + extra_expert.size()) * (1 - 1e-6));
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t e = candidates[i];
+    candidates[kept] = e;
+    kept += static_cast<double>(loads[static_cast<size_t>(e)]) >= narrower;
+  }
+  candidates.resize(kept);
   auto& candidate_load = scratch.candidate_load;
   candidate_load.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -37,14 +60,17 @@ void water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
     const auto e = static_cast<size_t>(candidates[static_cast<size_t>(leaf)]);
     chosen = static_cast<int32_t>(e);
     ++replica_count[e];
-    scratch.tree.update(leaf, loads[e] / static_cast<T>(replica_count[e]));
+    candidate_load[static_cast<size_t>(leaf)] = loads[e] / static_cast<T>(replica_count[e]);
+    scratch.tree.update(leaf, candidate_load[static_cast<size_t>(leaf)]);
   }
+  // Every other expert is below the floor, itself under the result.
+  return candidate_load[static_cast<size_t>(scratch.tree.top())];
 }
 
-template void water_fill<float>(std::span<const float>, std::span<int32_t>, std::span<int32_t>,
-                                WaterFillScratch<float>&);
-template void water_fill<double>(std::span<const double>, std::span<int32_t>, std::span<int32_t>,
-                                 WaterFillScratch<double>&);
+template float water_fill<float>(std::span<const float>, std::span<int32_t>, std::span<int32_t>,
+                                 WaterFillScratch<float>&);
+template double water_fill<double>(std::span<const double>, std::span<int32_t>, std::span<int32_t>,
+                                   WaterFillScratch<double>&);
 
 namespace {
 

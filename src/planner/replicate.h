@@ -18,28 +18,28 @@ namespace eplb::planner {
 // arithmetic, T = double is ours). `replica_count` [num_experts] receives >= 1 replicas per
 // expert; `extra_expert` [num_extra] receives the logical expert given each redundant slot,
 // in the order chosen. The expert with the largest load / replica_count wins, the lowest
-// index among equals (torch's `max(dim=-1)`). Only the num_extra heaviest experts can win
-// (every other has a heavier expert of one replica ahead of it), so the competition is among
-// them: O(num_experts + num_extra log num_extra). `scratch` is reused between calls.
+// index among equals (torch's `max(dim=-1)`). Only experts above a floor under the final
+// largest load per replica can win, so the competition is among them: O(num_experts +
+// num_extra log candidates). `scratch` is reused between calls.
 template <typename T>
 using ReplicaTree = WinnerTree<T, LargestFirst>;
 
 template <typename T>
 struct WaterFillScratch {
-  std::vector<float> floats;        // [num_experts] the loads in float, partly sorted
-  std::vector<int32_t> candidates;  // the num_extra heaviest experts (and ties), ascending
+  std::vector<int32_t> candidates;  // experts that may win a slot, ascending
   std::vector<T> candidate_load;
   ReplicaTree<T> tree;
 };
 
+// Returns the largest load per replica after water-filling (0 for no experts).
 template <typename T>
-void water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
-                std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch);
+T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
+             std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch);
 
-extern template void water_fill<float>(std::span<const float>, std::span<int32_t>,
-                                       std::span<int32_t>, WaterFillScratch<float>&);
-extern template void water_fill<double>(std::span<const double>, std::span<int32_t>,
-                                        std::span<int32_t>, WaterFillScratch<double>&);
+extern template float water_fill<float>(std::span<const float>, std::span<int32_t>,
+                                        std::span<int32_t>, WaterFillScratch<float>&);
+extern template double water_fill<double>(std::span<const double>, std::span<int32_t>,
+                                          std::span<int32_t>, WaterFillScratch<double>&);
 
 // Scratch of replicate_in_order(), reused between calls.
 struct ReplicaOrderScratch {

@@ -74,8 +74,11 @@ TEST(WaterFill, MatchesTheTextbookLoopOnRowsWithTiesAndZeros) {
     }
     std::vector<int32_t> count(n);
     std::vector<int32_t> extra(num_extra);
-    water_fill<double>(loads, count, extra, scratch);
+    const double largest = water_fill<double>(loads, count, extra, scratch);
     ASSERT_EQ(count, want_count) << "round " << round;
+    double want_largest = 0;
+    for (size_t e = 0; e < n; ++e) want_largest = std::max(want_largest, loads[e] / count[e]);
+    ASSERT_EQ(largest, want_largest) << "round " << round;
     ASSERT_EQ(extra, want_extra) << "round " << round;
   }
 }
