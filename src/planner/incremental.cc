@@ -118,6 +118,7 @@ void IncrementalPlanner::recount(std::span<const double> expert_loads, int32_t n
     weight_[s] = expert_loads[e] / count_[e];
   }
   load_.resize(sz(num_ranks));
+  moved_on_.resize(sz(num_ranks));
   sorted_.resize(q_.size());
   std::iota(sorted_.begin(), sorted_.end(), 0);
   for (size_t r = 0; r < sz(num_ranks); ++r) refresh_rank(r);
@@ -129,6 +130,9 @@ void IncrementalPlanner::refresh_rank(size_t r) {
   double sum = 0;  // slot order: the same sums as eplb::rank_loads()
   for (size_t s = first; s < first + slots_per_rank; ++s) sum += weight_[s];
   load_[r] = sum;
+  int32_t moved = 0;
+  for (size_t s = first; s < first + slots_per_rank; ++s) moved += q_[s] != current_[s];
+  moved_on_[r] = moved;
   // Insertion sort of the rank's slots by weight descending (ties: lower slot first).
   int32_t* order = sorted_.data() + first;
   for (size_t k = 1; k < slots_per_rank; ++k) {
@@ -151,6 +155,7 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   const size_t slots_per_rank = num_slots / sz(num_ranks);
   const size_t num_experts = expert_loads.size();
   q_.assign(current.begin(), current.end());
+  current_ = current;
   moves_ = 0;
   recount(expert_loads, num_ranks);
   auto replica = [&](size_t e) { return expert_loads[e] / count_[e]; };
@@ -191,10 +196,15 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   // Replica counts where they must change: no replica may be above the goal.
   while (true) {
     size_t b = 0;
+    double largest = replica(0);
     for (size_t e = 1; e < num_experts; ++e) {
-      if (replica(e) > replica(b)) b = e;
+      const double r = replica(e);
+      if (r > largest) {
+        b = e;
+        largest = r;
+      }
     }
-    if (replica(b) <= goal || !hand_over(static_cast<int32_t>(b), num_slots)) break;
+    if (largest <= goal || !hand_over(static_cast<int32_t>(b), num_slots)) break;
   }
 
   // Swaps (or hand-overs) on the hottest rank. The swap taken is the best by this order: one
@@ -232,17 +242,17 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   };
   // After a swap only its two ranks move in that order.
   auto reposition = [&](size_t r) {
-    size_t k =
-        static_cast<size_t>(std::find(by_load_.begin(), by_load_.end(), r) - by_load_.begin());
-    auto before = [&](int32_t a, int32_t b) {
-      const double la = load_[sz(a)];
-      const double lb = load_[sz(b)];
-      return la < lb || (la == lb && a < b);
+    auto lighter = [&](int32_t x, int32_t y) {
+      const double lx = load_[sz(x)];
+      const double ly = load_[sz(y)];
+      return lx < ly || (lx == ly && x < y);
     };
-    for (; k > 0 && before(by_load_[k], by_load_[k - 1]); --k)
-      std::swap(by_load_[k], by_load_[k - 1]);
-    for (; k + 1 < by_load_.size() && before(by_load_[k + 1], by_load_[k]); ++k) {
-      std::swap(by_load_[k], by_load_[k + 1]);
+    const auto rank = static_cast<int32_t>(r);
+    const auto at = std::find(by_load_.begin(), by_load_.end(), rank);
+    if (at != by_load_.begin() && lighter(rank, *(at - 1))) {
+      std::rotate(std::upper_bound(by_load_.begin(), at, rank, lighter), at, at + 1);
+    } else if (at + 1 != by_load_.end() && lighter(*(at + 1), rank)) {
+      std::rotate(at, at + 1, std::lower_bound(at + 1, by_load_.end(), rank, lighter));
     }
   };
   resort_ranks();
@@ -321,10 +331,12 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       if (q_[i] != current[i]) h_moved_.push_back(i);
     }
     for (int32_t rank : by_load_) {
+      if (moves_ == 0) break;  // nothing moved yet: no such swap
       const auto q = sz(rank);
       const double cold = load_[q];
       if (q == h || hot + cold > 2 * bound()) break;  // the rest are warmer
       const size_t q_first = q * slots_per_rank;
+      if (h_moved_.empty() && moved_on_[q] == 0) continue;
       for (size_t i : h_moved_) {  // moved on h, any of q
         const double x = weight_[i];
         for (size_t t = 0; t < slots_per_rank; ++t) {
@@ -334,8 +346,8 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
           consider(i, j, q, cold);
         }
       }
-      for (size_t j = q_first; j < q_first + slots_per_rank; ++j) {  // moved on q, any of h
-        if (q_[j] == current[j]) continue;
+      for (size_t j = q_first; j < q_first + slots_per_rank && moved_on_[q] > 0; ++j) {
+        if (q_[j] == current[j]) continue;  // moved on q, any of h
         const double y = weight_[j];
         for (size_t t = 0; t < slots_per_rank; ++t) {
           const auto i = sz(sorted_[h_first + t]);

@@ -52,7 +52,7 @@ class IncrementalPlanner {
               int32_t num_ranks, double goal, int64_t budget);
   // Replica counts, weights, rank loads and sorted_ of q_ from scratch.
   void recount(std::span<const double> expert_loads, int32_t num_ranks);
-  // Rank r's load and sorted_ range after its slots changed.
+  // Rank r's load, moved_on_ and sorted_ range after its slots changed.
   void refresh_rank(size_t r);
 
   BalancedPlanner fresh_;
@@ -68,6 +68,8 @@ class IncrementalPlanner {
   std::vector<double> weight_;          // [num_slots] tokens of each replica of q_
   std::vector<int32_t> sorted_;         // [num_slots] each rank's slots, weight descending
   std::vector<int32_t> by_load_;        // [num_ranks] ranks by load ascending
+  std::span<const int32_t> current_;    // the search's current placement (caller's)
+  std::vector<int32_t> moved_on_;       // [num_ranks] slots of q_ that differ from current_
   std::vector<size_t> h_moved_;         // slots of the hottest rank that differ from current
   int64_t moves_ = 0;                   // slots of q_ that differ from current
   std::vector<int32_t> overlap_;        // [ranks_per_node^2]
