@@ -1,6 +1,7 @@
 #include "planner/replicate.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace eplb::planner {
@@ -17,12 +18,23 @@ T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
   // the final one, L, is under every winner's load; and L >= total / slots (the mean per
   // slot) and L >= largest / (num_extra + 1) (the largest expert's best case). Experts below
   // both (with a margin for rounding) never win.
-  double total = 0;
-  double largest = 0;
-  for (const T load : loads) {
-    total += static_cast<double>(load);
-    largest = std::max(largest, static_cast<double>(load));
+  // Four partial sums and maxima: independent chains the compiler may pipeline and vectorise.
+  std::array<double, 4> sum{};
+  std::array<double, 4> most{};
+  size_t first = 0;
+  for (; first + 4 <= loads.size(); first += 4) {
+    for (size_t lane = 0; lane < 4; ++lane) {
+      const auto load = static_cast<double>(loads[first + lane]);
+      sum[lane] += load;
+      most[lane] = std::max(most[lane], load);
+    }
   }
+  for (; first < loads.size(); ++first) {
+    sum[0] += static_cast<double>(loads[first]);
+    most[0] = std::max(most[0], static_cast<double>(loads[first]));
+  }
+  const double total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+  const double largest = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
   const double slots = static_cast<double>(loads.size() + extra_expert.size());
   const double floor =
       std::max(total / slots, largest / static_cast<double>(extra_expert.size() + 1)) * (1 - 1e-6);
@@ -30,13 +42,13 @@ T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
   auto& candidates = scratch.candidates;
   candidates.resize(loads.size());
   size_t n = 0;
+  for (size_t i = 0; i < loads.size(); ++i) {
+    candidates[n] = static_cast<int32_t>(i);
+    n += static_cast<double>(loads[i]) >= floor;
+  }
   double candidate_total = 0;
-  for (size_t e = 0; e < loads.size(); ++e) {
-    const auto load = static_cast<double>(loads[e]);
-    const bool pass = load >= floor;
-    candidates[n] = static_cast<int32_t>(e);
-    n += pass;
-    candidate_total += pass ? load : 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    candidate_total += static_cast<double>(loads[static_cast<size_t>(candidates[i])]);
   }
   // The candidates' replicas (at most one each plus every extra slot) carry their tokens: L is
   // at least their mean, which narrows the candidates further.
