@@ -194,17 +194,18 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   };
 
   // Replica counts where they must change: no replica may be above the goal.
+  // The largest replica from the slots' weights (every expert has a slot; no division), the
+  // lowest expert among equals.
   while (true) {
-    size_t b = 0;
-    double largest = replica(0);
-    for (size_t e = 1; e < num_experts; ++e) {
-      const double r = replica(e);
-      if (r > largest) {
-        b = e;
-        largest = r;
-      }
+    int32_t b = q_[0];
+    double largest = weight_[0];
+    for (size_t s = 1; s < num_slots; ++s) {
+      const double w = weight_[s];
+      const bool wins = w > largest || (w == largest && q_[s] < b);
+      b = wins ? q_[s] : b;
+      largest = wins ? w : largest;
     }
-    if (largest <= goal || !hand_over(static_cast<int32_t>(b), num_slots)) break;
+    if (largest <= goal || !hand_over(b, num_slots)) break;
   }
 
   // Swaps (or hand-overs) on the hottest rank. The swap taken is the best by this order: one
