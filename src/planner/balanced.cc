@@ -134,7 +134,22 @@ bool BalancedPlanner::plan_dealt(std::span<const double> expert_loads, const Pla
   const double target = lower_bound * (1 + options.balance_slack);
   refine_to_target(dealt_, {target, kMaxSwapsPerSlot * options.num_slots, kMaxPairSwaps},
                    pair_swap_);
-  if (*std::max_element(dealt_.load.begin(), dealt_.load.end()) > target) return false;
+  const double hottest = *std::max_element(dealt_.load.begin(), dealt_.load.end());
+  if (hottest > target) return false;
+  // Where the largest replica sets the bound, the rank holding it also holds slots_per_rank - 1
+  // others, at least the lightest ones: that floor is under any even placement, and DeepSeek's
+  // packing often reaches it exactly (the big replica's rank is the last to take the lightest
+  // replicas). A few more swaps aim for it.
+  const auto& sorted = deal_.item_weight;  // heaviest first
+  double floor = sorted.front();
+  for (size_t i = sorted.size() + 1 - static_cast<size_t>(dealt_.capacity); i < sorted.size();
+       ++i) {
+    floor += sorted[i];
+  }
+  floor *= 1 + 1e-12;
+  if (floor > total / options.num_ranks && hottest > floor) {
+    refine_to_target(dealt_, {floor, options.num_ranks, 0}, pair_swap_);
+  }
   // Refinement never adds a duplicate: only the dealing's (rare) need a look.
   if (dealt_duplicates > 0 && count_duplicates(dealt_) > 0) return false;
   std::copy(dealt_.key.begin(), dealt_.key.end(), phy2log.begin());

@@ -6,8 +6,11 @@
 // at or under max(DeepSeek's hottest rank, lower bound x (1 + balance_slack)) for every layer
 // (the bound is under DeepSeek's hottest rank): a layer where DeepSeek lands closer to the
 // bound than the slack may come out up to the slack hotter than DeepSeek's, the mean over
-// layers stays cooler on skewed loads. Where the quick plan does not reach that target (or
-// keeps a same-rank duplicate), and for hierarchical placements and two slots per rank:
+// layers stays cooler on skewed loads (bench/policy_compare.cc measures it). Where the largest
+// replica sets the bound, a few more swaps aim for the floor under any even placement (that
+// replica plus the slots_per_rank - 1 lightest), which DeepSeek's packing usually reaches.
+// Where the quick plan does not reach its target (or keeps a same-rank duplicate), and for
+// hierarchical placements and two slots per rank:
 //
 // Never worse than DeepSeek by construction: it starts from DeepSeek's own placement (policy
 // `deepseek`: the same replica counts, the same longest-first packing, hierarchical or

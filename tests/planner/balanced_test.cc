@@ -130,6 +130,32 @@ TEST(Balanced, GlobalPlanBeatsDeepSeekWhereItMissesTheTarget) {
   EXPECT_LT(ours_sum, theirs_sum);
 }
 
+TEST(Balanced, ReachesTheFloorWhereTheLargestReplicaSetsTheBound) {
+  // 192 experts on 64 ranks x 3 slots, no redundant slot, Zipf s = 1.4: expert 0 alone is ~24x
+  // the mean rank load. The rank holding it carries it plus two others at least, the two
+  // lightest: DeepSeek's packing gets exactly that, and so does the dealt plan.
+  std::mt19937 rng(147);
+  const PlanOptions o = options(192, 64);
+  BalancedPlanner ours;
+  DeepSeekPlanner theirs;
+  std::vector<int32_t> a(192);
+  std::vector<int32_t> b(192);
+  for (int layer = 0; layer < 10; ++layer) {
+    std::vector<double> loads(192);
+    for (int k = 0; k < 192; ++k) {
+      loads[static_cast<size_t>(k)] = std::round(1e6 / std::pow(k + 1.0, 1.4));
+    }
+    std::shuffle(loads.begin(), loads.end(), rng);
+    ours.plan(loads, o, a);
+    theirs.plan(loads, o, b);
+    std::vector<double> sorted = loads;
+    std::sort(sorted.begin(), sorted.end());
+    const double floor = sorted.back() + sorted[0] + sorted[1];
+    EXPECT_DOUBLE_EQ(hottest(loads, a, 64), floor);
+    EXPECT_DOUBLE_EQ(hottest(loads, b, 64), floor);
+  }
+}
+
 TEST(Balanced, PutsReplicasOfOneExpertOnDistinctRanks) {
   // 3 ranks x 2 slots, loads {10, 10, 2}: water-filling gives expert 0 three replicas of
   // 3.33, expert 1 two of 5. DeepSeek's packing puts two replicas of expert 0 on rank 2;
