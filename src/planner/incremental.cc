@@ -35,10 +35,7 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   const double mean = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
   // First goal: what a fresh plan aims for (the lower bound within balance_slack), without
   // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
-  bound_count_.resize(expert_loads.size());
-  bound_extra_.resize(phy2log.size() - expert_loads.size());
-  const double largest =
-      std::max(mean, water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_scratch_));
+  const double largest = std::max(mean, largest_replica_bound(expert_loads, current));
   const double aim = largest * (1 + options.balance_slack);
   double goal = (aim + options.move_tolerance * mean) * (1 + 1e-12);
   bool reached = search(expert_loads, current, num_ranks, goal, budget);
@@ -64,6 +61,19 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   }
   const auto& best = take_matched ? matched_ : q_;
   std::copy(best.begin(), best.end(), phy2log.begin());
+}
+
+double IncrementalPlanner::largest_replica_bound(std::span<const double> expert_loads,
+                                                 std::span<const int32_t> current) {
+  // The current counts are often water-filling's already (they were, for the loads the
+  // current placement was planned from).
+  bound_count_.assign(expert_loads.size(), 0);
+  for (int32_t e : current) ++bound_count_[sz(e)];
+  if (const auto largest = largest_replica_if_optimal(expert_loads, bound_count_)) {
+    return *largest;
+  }
+  bound_extra_.resize(current.size() - expert_loads.size());
+  return water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_scratch_);
 }
 
 int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_t num_ranks,

@@ -43,6 +43,10 @@ class IncrementalPlanner {
             std::span<const int32_t> current, std::span<int32_t> phy2log);
 
  private:
+  // The largest load per replica after water-filling `expert_loads` over current.size() slots:
+  // from the current placement's counts when they are optimal, else by water-filling.
+  double largest_replica_bound(std::span<const double> expert_loads,
+                               std::span<const int32_t> current);
   // The fresh plan in fresh_ with its ranks relabelled to keep the most of `current` in
   // place -> `out` [num_slots]. Returns the moved slots.
   int64_t match_fresh(std::span<const int32_t> current, int32_t num_ranks, int32_t num_nodes,

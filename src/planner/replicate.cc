@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 
 namespace eplb::planner {
 
@@ -83,6 +84,20 @@ template float water_fill<float>(std::span<const float>, std::span<int32_t>, std
                                  WaterFillScratch<float>&);
 template double water_fill<double>(std::span<const double>, std::span<int32_t>, std::span<int32_t>,
                                    WaterFillScratch<double>&);
+
+std::optional<double> largest_replica_if_optimal(std::span<const double> loads,
+                                                 std::span<const int32_t> replica_count) {
+  double largest = 0;
+  double cheapest_donor = std::numeric_limits<double>::infinity();
+  for (size_t e = 0; e < loads.size(); ++e) {
+    const int32_t c = replica_count[e];
+    if (c <= 0) return std::nullopt;
+    largest = std::max(largest, loads[e] / c);
+    if (c > 1) cheapest_donor = std::min(cheapest_donor, loads[e] / (c - 1));
+  }
+  if (largest > cheapest_donor) return std::nullopt;
+  return largest;
+}
 
 namespace {
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -40,6 +41,15 @@ extern template float water_fill<float>(std::span<const float>, std::span<int32_
                                         std::span<int32_t>, WaterFillScratch<float>&);
 extern template double water_fill<double>(std::span<const double>, std::span<int32_t>,
                                           std::span<int32_t>, WaterFillScratch<double>&);
+
+// The largest load per replica under `replica_count` [num_experts] when those counts are
+// optimal (water-filling's largest load per replica for the same number of slots), else
+// nullopt. They are when no replica taken from a donor (an expert of two or more) and given to
+// the expert of the largest replica could lower it: every donor's load per replica after
+// giving one up is at or above that largest one. O(num_experts); an expert without a replica
+// makes it nullopt.
+std::optional<double> largest_replica_if_optimal(std::span<const double> loads,
+                                                 std::span<const int32_t> replica_count);
 
 // Scratch of replicate_in_order(), reused between calls.
 struct ReplicaOrderScratch {

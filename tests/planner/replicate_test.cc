@@ -83,6 +83,39 @@ TEST(WaterFill, MatchesTheTextbookLoopOnRowsWithTiesAndZeros) {
   }
 }
 
+TEST(LargestReplicaIfOptimal, AcceptsWaterFillingCountsAndAgreesWithIt) {
+  // Water-filling's own counts are optimal; any counts it accepts give water-filling's
+  // largest load per replica; counts one move away from optimal are refused.
+  std::mt19937 rng(8);
+  WaterFillScratch<double> scratch;
+  int accepted_others = 0;
+  for (int round = 0; round < 500; ++round) {
+    const auto n = static_cast<size_t>(1 + rng() % 40);
+    const auto num_extra = static_cast<size_t>(rng() % (2 * n + 2));
+    std::vector<double> loads(n);
+    for (auto& v : loads) v = round % 4 == 0 ? static_cast<double>(rng() % 3) : rng() % 10000;
+    std::vector<int32_t> count(n);
+    std::vector<int32_t> extra(num_extra);
+    const double want = water_fill<double>(loads, count, extra, scratch);
+    const auto own = largest_replica_if_optimal(loads, count);
+    ASSERT_TRUE(own.has_value()) << "round " << round;
+    ASSERT_EQ(*own, want) << "round " << round;
+    // Random counts with the same total.
+    std::vector<int32_t> other(n, 1);
+    for (size_t j = 0; j < num_extra; ++j) ++other[rng() % n];
+    if (const auto got = largest_replica_if_optimal(loads, other)) {
+      ASSERT_EQ(*got, want) << "round " << round;
+      ++accepted_others;
+    }
+  }
+  EXPECT_GT(accepted_others, 0);
+  // {10, 1} on 3 slots: water-filling gives {2, 1}, largest 5; {1, 2} is not optimal (10 > 1).
+  EXPECT_FALSE(largest_replica_if_optimal(std::vector<double>{10, 1}, std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(largest_replica_if_optimal(std::vector<double>{10, 1}, std::vector<int32_t>{2, 1}),
+            5.0);
+  EXPECT_FALSE(largest_replica_if_optimal(std::vector<double>{10, 1}, std::vector<int32_t>{3, 0}));
+}
+
 TEST(WinnerTree, SmallestFirstTiesToLowestIndexAndSkipsRemovedLeaves) {
   WinnerTree<double, SmallestFirst> tree;
   const std::vector<double> values = {3, 1, 2, 1, 5};
