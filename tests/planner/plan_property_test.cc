@@ -139,6 +139,45 @@ RC_GTEST_PROP(PlanProperty, BalancedAvoidsSameRankDuplicates, ()) {
   }
 }
 
+// Global plans at the sizes the dealt start serves (3-64 ranks x 3-12 slots, up to a quarter of
+// the slots redundant, skewed loads): valid, every replica of an expert with at most num_ranks
+// of them on its own rank, within balance_slack of the bound or at DeepSeek's hottest rank.
+RC_GTEST_PROP(PlanProperty, BalancedGlobalPlansAtScale, ()) {
+  PlanOptions o;
+  o.num_ranks = *rc::gen::inRange(3, 65);
+  const int slots_per_rank = *rc::gen::inRange(3, 13);
+  o.num_slots = o.num_ranks * slots_per_rank;
+  const int num_experts = o.num_slots - *rc::gen::inRange(0, o.num_slots / 4 + 1);
+  LoadMatrix loads = LoadMatrix::zeros(1, num_experts);
+  const double skew = *rc::gen::inRange(0, 2000) / 1000.0;
+  for (int e = 0; e < num_experts; ++e) {
+    const int rank = *rc::gen::inRange(1, num_experts + 1);
+    loads.layer(0)[static_cast<size_t>(e)] =
+        *rc::gen::inRange(0, 8) == 0 ? 0.0 : std::round(1e6 / std::pow(rank, skew));
+  }
+  PlanReport report;
+  o.policy = Policy::kBalanced;
+  const Placement ours = plan(loads, o, nullptr, &report);
+  RC_ASSERT(check_placement(ours).empty());
+  if (!loads.has_data(0)) return;
+  const std::vector<int> count = ours.replica_count(0);
+  std::vector<std::set<int>> ranks(static_cast<size_t>(num_experts));
+  const auto row = ours.layer_phy2log(0);
+  for (size_t s = 0; s < row.size(); ++s) {
+    ranks[static_cast<size_t>(row[s])].insert(static_cast<int>(s) / slots_per_rank);
+  }
+  if (report.layers[0].duplicates == 0) {
+    for (size_t e = 0; e < ranks.size(); ++e) {
+      RC_ASSERT(static_cast<int>(ranks[e].size()) == std::min(count[e], o.num_ranks));
+    }
+  }
+  o.policy = Policy::kDeepSeek;
+  const Placement theirs = plan(loads, o);
+  const double target = report.layers[0].lower_bound * (1 + o.balance_slack);
+  RC_ASSERT(max_over_mean(loads, ours, 0) <=
+            std::max(max_over_mean(loads, theirs, 0), target) * (1 + 1e-9));
+}
+
 // A deployed placement: a plan of other loads (the same loads reversed per layer).
 Placement deployed(const World& w, Policy policy) {
   World other = w;
