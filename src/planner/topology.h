@@ -58,9 +58,6 @@ class RelaxedPlanner {
   std::vector<int32_t> node_slots_;     // [num_nodes]
   std::vector<double> node_load_;       // [num_nodes]
   std::vector<int32_t> away_;           // [num_experts x num_nodes] replicas of e on node n
-  std::vector<int32_t> candidates_;
-  std::vector<int32_t> node_experts_;
-  std::vector<int32_t> node_counts_;
 };
 
 }  // namespace eplb::planner
