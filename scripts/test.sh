@@ -15,6 +15,7 @@ cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"
 # Benchmarks are measured in full runs (see README); here they only have to run.
 build/release/bench/eplb_bench --benchmark_min_time=0.01 --benchmark_filter='.' >/dev/null
+build/release/bench/eplb_policy_compare --deployments 5 >/dev/null
 echo "benchmark smoke run: ok"
 
 scripts/test_python.sh
