@@ -56,11 +56,13 @@ int duplicates(const std::vector<int32_t>& phy2log, int slots_per_rank,
   return n;
 }
 
-// Zipf-like loads (s = 1.2) over a shuffled expert order, like routed token counts.
-std::vector<double> zipf_layer(int num_experts, std::mt19937& rng) {
+// Zipf-like loads (`top` tokens / rank^s) over a shuffled expert order, like routed token
+// counts.
+std::vector<double> zipf_layer(int num_experts, std::mt19937& rng, double s = 1.2,
+                               double top = 100000.0) {
   std::vector<double> loads(static_cast<size_t>(num_experts));
   for (int k = 0; k < num_experts; ++k) {
-    loads[static_cast<size_t>(k)] = std::round(100000.0 / std::pow(k + 1.0, 1.2));
+    loads[static_cast<size_t>(k)] = std::round(top / std::pow(k + 1.0, s));
   }
   std::shuffle(loads.begin(), loads.end(), rng);
   return loads;
@@ -115,11 +117,7 @@ TEST(Balanced, GlobalPlanBeatsDeepSeekWhereItMissesTheTarget) {
   double ours_sum = 0;
   double theirs_sum = 0;
   for (int layer = 0; layer < 10; ++layer) {
-    std::vector<double> loads(256);
-    for (int k = 0; k < 256; ++k) {
-      loads[static_cast<size_t>(k)] = std::round(1e6 / (k + 1.0));
-    }
-    std::shuffle(loads.begin(), loads.end(), rng);
+    const std::vector<double> loads = zipf_layer(256, rng, 1.0, 1e6);
     ours.plan(loads, o, a);
     theirs.plan(loads, o, b);
     EXPECT_EQ(duplicates(a, 9), 0);
@@ -141,11 +139,7 @@ TEST(Balanced, ReachesTheFloorWhereTheLargestReplicaSetsTheBound) {
   std::vector<int32_t> a(192);
   std::vector<int32_t> b(192);
   for (int layer = 0; layer < 10; ++layer) {
-    std::vector<double> loads(192);
-    for (int k = 0; k < 192; ++k) {
-      loads[static_cast<size_t>(k)] = std::round(1e6 / std::pow(k + 1.0, 1.4));
-    }
-    std::shuffle(loads.begin(), loads.end(), rng);
+    const std::vector<double> loads = zipf_layer(192, rng, 1.4, 1e6);
     ours.plan(loads, o, a);
     theirs.plan(loads, o, b);
     std::vector<double> sorted = loads;
