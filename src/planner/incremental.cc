@@ -27,7 +27,8 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   if (hierarchical) {
     // The relabelled fresh plan, if the budget allows it; else the current placement.
     fresh_.plan(expert_loads, options, fresh_phy2log_);
-    const int64_t matched_moves = match_fresh(current, num_ranks, options.num_nodes, matched_);
+    const int64_t matched_moves =
+        match_fresh(current, num_ranks, options.num_nodes, matched_, budget);
     const auto& best = matched_moves <= budget ? std::span<const int32_t>(matched_) : current;
     std::copy(best.begin(), best.end(), phy2log.begin());
     return;
@@ -56,8 +57,11 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   bool take_matched = false;
   if (!reached || moves_ > static_cast<int64_t>(phy2log.size()) / 4) {
     if (!have_fresh) fresh_.plan(expert_loads, options, fresh_phy2log_);
-    const int64_t matched_moves = match_fresh(current, num_ranks, 1, matched_);
-    take_matched = matched_moves <= budget && (!reached || matched_moves < moves_);
+    // Only a relabelling within the budget (and, when the search reached the goal, moving
+    // fewer slots) can be taken.
+    const int64_t limit = reached ? std::min(budget, moves_ - 1) : budget;
+    const int64_t matched_moves = match_fresh(current, num_ranks, 1, matched_, limit);
+    take_matched = matched_moves <= limit;
   }
   const auto& best = take_matched ? matched_ : q_;
   std::copy(best.begin(), best.end(), phy2log.begin());
@@ -77,19 +81,23 @@ double IncrementalPlanner::largest_replica_bound(std::span<const double> expert_
 }
 
 int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_t num_ranks,
-                                        int32_t num_nodes, std::span<int32_t> out) {
+                                        int32_t num_nodes, std::span<int32_t> out, int64_t limit) {
   const size_t slots_per_rank = current.size() / sz(num_ranks);
   const int32_t ranks_per_node = num_ranks / num_nodes;
   const auto rpn = sz(ranks_per_node);
-  overlap_.resize(rpn * rpn);
+  overlap_.resize(sz(num_nodes) * rpn * rpn);
   column_.resize(rpn);
   row_.resize(slots_per_rank);
+  // overlap_[node, i, j]: replicas fresh rank i and current rank j of the node have in common
+  // (multisets). A matching keeps at most each current rank's best overlap.
+  int64_t most_kept = 0;
   for (int32_t node = 0; node < num_nodes; ++node) {
     const size_t first_rank = sz(node) * rpn;
-    // overlap_[i, j]: replicas fresh rank i and current rank j have in common (multisets).
+    int32_t* overlap = overlap_.data() + sz(node) * rpn * rpn;
     for (size_t j = 0; j < rpn; ++j) {
       const auto now = current.subspan((first_rank + j) * slots_per_rank, slots_per_rank);
       for (int32_t e : now) ++tally_[sz(e)];
+      int32_t best = 0;
       for (size_t i = 0; i < rpn; ++i) {
         const auto next = std::span<const int32_t>(fresh_phy2log_)
                               .subspan((first_rank + i) * slots_per_rank, slots_per_rank);
@@ -101,11 +109,20 @@ int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_
           common += row_[k];
         }
         for (size_t k = 0; k < slots_per_rank; ++k) tally_[sz(next[k])] += row_[k];
-        overlap_[i * rpn + j] = common;
+        overlap[i * rpn + j] = common;
+        best = std::max(best, common);
       }
+      most_kept += best;
       for (int32_t e : now) --tally_[sz(e)];
     }
-    max_weight_assignment(overlap_, ranks_per_node, column_, assignment_);
+  }
+  const auto num_slots = static_cast<int64_t>(current.size());
+  if (num_slots - most_kept > limit) return num_slots - most_kept;  // cannot fit: no matching
+  for (int32_t node = 0; node < num_nodes; ++node) {
+    const size_t first_rank = sz(node) * rpn;
+    max_weight_assignment(
+        std::span<const int32_t>(overlap_).subspan(sz(node) * rpn * rpn, rpn * rpn), ranks_per_node,
+        column_, assignment_);
     for (size_t i = 0; i < rpn; ++i) {
       std::copy_n(
           fresh_phy2log_.begin() + static_cast<ptrdiff_t>((first_rank + i) * slots_per_rank),

@@ -48,9 +48,11 @@ class IncrementalPlanner {
   double largest_replica_bound(std::span<const double> expert_loads,
                                std::span<const int32_t> current);
   // The fresh plan in fresh_ with its ranks relabelled to keep the most of `current` in
-  // place -> `out` [num_slots]. Returns the moved slots.
+  // place -> `out` [num_slots]. Returns the moved slots; when no relabelling can move `limit`
+  // or fewer (each current rank keeping at most its best overlap), returns a count above
+  // `limit` and leaves `out` alone (the O(ranks^3) matching skipped).
   int64_t match_fresh(std::span<const int32_t> current, int32_t num_ranks, int32_t num_nodes,
-                      std::span<int32_t> out);
+                      std::span<int32_t> out, int64_t limit);
   // Searches from `current` (steps 2-3) in q_; returns whether the goal was reached.
   bool search(std::span<const double> expert_loads, std::span<const int32_t> current,
               int32_t num_ranks, double goal, int64_t budget);
@@ -76,7 +78,7 @@ class IncrementalPlanner {
   std::vector<int32_t> moved_on_;       // [num_ranks] slots of q_ that differ from current_
   std::vector<size_t> h_moved_;         // slots of the hottest rank that differ from current
   int64_t moves_ = 0;                   // slots of q_ that differ from current
-  std::vector<int32_t> overlap_;        // [ranks_per_node^2]
+  std::vector<int32_t> overlap_;        // [num_nodes, ranks_per_node, ranks_per_node]
   std::vector<int32_t> column_;         // [ranks_per_node]
   std::vector<int32_t> tally_;          // [num_experts] scratch, zero between uses
   std::vector<int32_t> row_;
