@@ -15,9 +15,11 @@ uint64_t heavy_first_key(double tokens, size_t index) {
          static_cast<uint32_t>(index);
 }
 
-// Water-filling among the `k` heaviest experts (only they can get an extra replica: every
-// other has a heavier expert of one replica ahead of it); the replicas of all, heaviest
-// first, into scratch.item_key / item_weight.
+// Water-filling among the num_extra heaviest experts (only they can get an extra replica:
+// every other has a heavier expert of one replica ahead of it; "heaviest" in float order, which
+// may pick another of two experts within 2^-24 of each other: the counts then give a largest
+// replica as close to water_fill()'s); the replicas of all, heaviest first, into
+// scratch.item_key / item_weight.
 void sorted_replicas(std::span<const double> loads, std::span<int32_t> count, size_t num_slots,
                      DealScratch& s) {
   const size_t n = loads.size();
