@@ -19,8 +19,8 @@ namespace eplb::planner {
 
 // Scratch of deal_replicas(), reused between calls.
 struct DealScratch {
-  std::vector<uint32_t> key;     // [num_experts] order_bits of the loads (float)
-  std::vector<int32_t> by_load;  // [num_experts] experts by load descending
+  std::vector<uint32_t> key;     // [num_experts or runs] order_bits of the loads (float)
+  std::vector<int32_t> by_load;  // [num_experts or runs] by load descending
   RadixScratch radix;
   std::vector<double> candidate_load;  // [num_extra] the experts that may get extra replicas
   WinnerTree<double, LargestFirst> tree;
@@ -34,10 +34,17 @@ struct DealScratch {
 
 // `expert_loads` [num_experts] tokens on `num_ranks` x `slots_per_rank` slots (>= num_experts);
 // `replica_count` [num_experts] receives the water-filling counts and `packing` (reset here)
-// the dealt replicas, rank-major, each rank's heaviest first, loads summed. Returns the
+// the dealt replicas, rank-major, each rank's heaviest first (to float precision: the order
+// sorts float keys), loads summed. Returns the
 // replicas dealt to a rank beside one of the same expert (0 unless an expert's replicas fill
 // most of a round).
 int deal_replicas(std::span<const double> expert_loads, int32_t num_ranks, int32_t slots_per_rank,
                   std::span<int32_t> replica_count, Packing& packing, DealScratch& scratch);
+
+// The same dealing for replicas already counted: `runs` (`count` replicas of `weight` tokens of
+// expert `key`, any order, counts summing to num_ranks x slots_per_rank) -> `packing` (reset
+// here). Returns the replicas dealt beside one of the same expert.
+int deal_runs(std::span<const ItemRun> runs, int32_t num_ranks, int32_t slots_per_rank,
+              Packing& packing, DealScratch& scratch);
 
 }  // namespace eplb::planner
