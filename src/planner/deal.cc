@@ -94,10 +94,12 @@ void sort_ascending(std::span<const int32_t> key, std::span<int32_t> by_place,
 
 }  // namespace
 
-int deal_replicas(std::span<const double> expert_loads, int32_t num_ranks, int32_t per_rank,
-                  std::span<int32_t> replica_count, Packing& pk, DealScratch& s) {
+namespace {
+
+// Deals scratch.item_key / item_weight (num_ranks x per_rank replicas, heaviest first) in rounds
+// into `pk`; returns the replicas dealt beside one of the same expert.
+int deal_sorted(int32_t num_ranks, int32_t per_rank, Packing& pk, DealScratch& s) {
   pk.reset(num_ranks, per_rank);
-  sorted_replicas(expert_loads, replica_count, sz(num_ranks) * sz(per_rank), s);
   const auto n = sz(num_ranks);
   const auto cap = sz(per_rank);
   // The ranks in the order they take this round's replicas: by rank in the first (all empty),
@@ -143,6 +145,37 @@ int deal_replicas(std::span<const double> expert_loads, int32_t num_ranks, int32
   }
   std::fill(pk.fill.begin(), pk.fill.end(), per_rank);
   return duplicates;
+}
+
+}  // namespace
+
+int deal_replicas(std::span<const double> expert_loads, int32_t num_ranks, int32_t per_rank,
+                  std::span<int32_t> replica_count, Packing& pk, DealScratch& s) {
+  sorted_replicas(expert_loads, replica_count, sz(num_ranks) * sz(per_rank), s);
+  return deal_sorted(num_ranks, per_rank, pk, s);
+}
+
+int deal_runs(std::span<const ItemRun> runs, int32_t num_ranks, int32_t per_rank, Packing& pk,
+              DealScratch& s) {
+  // Runs heaviest first (radix sort of their float weights), then their replicas in that order.
+  s.key.resize(runs.size());
+  s.by_load.resize(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    s.key[i] = order_bits(static_cast<float>(runs[i].weight));
+  }
+  radix_sort_descending(s.key, s.by_load, s.radix);
+  const size_t num_slots = sz(num_ranks) * sz(per_rank);
+  s.item_key.resize(num_slots);
+  s.item_weight.resize(num_slots);
+  size_t out = 0;
+  for (int32_t i : s.by_load) {
+    const ItemRun& run = runs[sz(i)];
+    for (int32_t c = 0; c < run.count && out < num_slots; ++c, ++out) {
+      s.item_key[out] = run.key;
+      s.item_weight[out] = run.weight;
+    }
+  }
+  return deal_sorted(num_ranks, per_rank, pk, s);
 }
 
 }  // namespace eplb::planner

@@ -97,8 +97,7 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
       }
       // The replica: of a home expert with two or more replicas still at home, the one whose
       // load is nearest what this node still has to shed per surplus slot.
-      const double aim = (node_load_[sz(n)] - node_target) /
-                         (node_slots_[sz(n)] - slots_per_node);
+      const double aim = (node_load_[sz(n)] - node_target) / (node_slots_[sz(n)] - slots_per_node);
       int32_t pick = -1;
       double pick_gap = std::numeric_limits<double>::infinity();
       for (int32_t e = 0; e < num_experts; ++e) {
@@ -113,9 +112,9 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
         // Nothing replicated left: the lightest expert on this node moves whole.
         for (int32_t e = 0; e < num_experts; ++e) {
           const int32_t here = away_[sz(e) * sz(num_nodes) + sz(n)];
-          if (here > 0 && (pick < 0 || replica_load(e) * here <
-                                           replica_load(pick) *
-                                               away_[sz(pick) * sz(num_nodes) + sz(n)])) {
+          if (here > 0 &&
+              (pick < 0 || replica_load(e) * here <
+                               replica_load(pick) * away_[sz(pick) * sz(num_nodes) + sz(n)])) {
             pick = e;
           }
         }
@@ -135,10 +134,10 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
   // mean node load or no trade narrows the gap.
   const double node_goal = node_target * (1 + options.balance_slack / 2);
   for (int32_t step = 0; step < 4 * options.num_slots; ++step) {
-    const auto hot = static_cast<int32_t>(
-        std::max_element(node_load_.begin(), node_load_.end()) - node_load_.begin());
-    const auto cold = static_cast<int32_t>(
-        std::min_element(node_load_.begin(), node_load_.end()) - node_load_.begin());
+    const auto hot = static_cast<int32_t>(std::max_element(node_load_.begin(), node_load_.end()) -
+                                          node_load_.begin());
+    const auto cold = static_cast<int32_t>(std::min_element(node_load_.begin(), node_load_.end()) -
+                                           node_load_.begin());
     const double gap = node_load_[sz(hot)] - node_load_[sz(cold)];
     if (node_load_[sz(hot)] <= node_goal || hot == cold) break;
     int32_t light = -1;  // lightest replica on the cold node
@@ -189,13 +188,22 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
       const int32_t here = away_[sz(e) * sz(num_nodes) + sz(n)];
       if (here > 0) runs_.push_back({replica_load(e), e, here});
     }
-    sort_runs(runs_, run_order_, sorted_runs_);
-    packing_.reset(ranks_per_node, slots_per_rank);
-    lpt_pack(runs_, /*spread=*/true, packing_, lpt_);
-    refine_to_target(packing_, {target, kMaxSwapsPerSlot * slots_per_node, 2}, pair_swap_);
+    const RefineLimits limits{target, kMaxSwapsPerSlot * slots_per_node, 2};
+    // Dealt in rounds (deal.h), then refined; longest first on distinct ranks where that does
+    // not reach the target or keeps a duplicate.
+    const int duplicates = deal_runs(runs_, ranks_per_node, slots_per_rank, packing_, deal_);
+    refine_to_target(packing_, limits, pair_swap_);
+    double node_hottest = *std::max_element(packing_.load.begin(), packing_.load.end());
+    if (duplicates > 0 || node_hottest > target) {
+      sort_runs(runs_, run_order_, sorted_runs_);
+      packing_.reset(ranks_per_node, slots_per_rank);
+      lpt_pack(runs_, /*spread=*/true, packing_, lpt_);
+      refine_to_target(packing_, limits, pair_swap_);
+      node_hottest = *std::max_element(packing_.load.begin(), packing_.load.end());
+    }
     std::copy(packing_.key.begin(), packing_.key.end(),
               phy2log.begin() + static_cast<ptrdiff_t>(sz(n) * sz(slots_per_node)));
-    hottest = std::max(hottest, *std::max_element(packing_.load.begin(), packing_.load.end()));
+    hottest = std::max(hottest, node_hottest);
   }
   return hottest;
 }

@@ -11,8 +11,9 @@
 //      exactly where its experts are hot, so its surplus replicas - the heaviest replicas of its
 //      replicated experts, each leaving at least one replica at home - move to the nodes with
 //      free slots, the least loaded first;
-//   4. each node packs its replicas on its ranks (longest first on distinct ranks) and refines
-//      them (refine_to_target()).
+//   4. each node deals its replicas to its ranks (deal.h) and refines them (refine_to_target());
+//      where that misses the target or keeps a duplicate, longest first on distinct ranks and
+//      refined instead.
 // Only replicas of experts that keep a replica at home cross nodes, unless a node has nothing
 // else to give (then its lightest experts move whole).
 #pragma once
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "eplb/planner.h"
+#include "planner/deal.h"
 #include "planner/packing.h"
 #include "planner/pair_swap.h"
 #include "planner/replicate.h"
@@ -50,14 +52,15 @@ class RelaxedPlanner {
   std::vector<ItemRun> sorted_runs_;
   Packing packing_;
   LptScratch lpt_;
+  DealScratch deal_;
   PairSwapScratch pair_swap_;
   std::vector<int32_t> home_;           // [num_experts] node of each expert's group
   std::vector<int32_t> replica_count_;  // [num_experts]
   std::vector<int32_t> extra_expert_;
   WaterFillScratch<double> water_fill_;
-  std::vector<int32_t> node_slots_;     // [num_nodes]
-  std::vector<double> node_load_;       // [num_nodes]
-  std::vector<int32_t> away_;           // [num_experts x num_nodes] replicas of e on node n
+  std::vector<int32_t> node_slots_;  // [num_nodes]
+  std::vector<double> node_load_;    // [num_nodes]
+  std::vector<int32_t> away_;        // [num_experts x num_nodes] replicas of e on node n
 };
 
 }  // namespace eplb::planner
