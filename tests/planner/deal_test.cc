@@ -5,6 +5,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -72,13 +73,14 @@ RC_GTEST_PROP(DealReplicas, DealsEveryReplicaOnceWithWaterFillingCounts, ()) {
   std::vector<int32_t> extra(static_cast<size_t>(num_slots - num_experts));
   WaterFillScratch<double> tree;
   water_fill<double>(loads, expected, extra, tree);
-  // Equal per-replica maxima (zero-load experts may take the extras in another order).
+  // Equal per-replica maxima (zero-load experts may take the extras in another order; experts
+  // within float precision of each other may trade the last extra: relative 1e-6).
   auto largest = [&](const std::vector<int32_t>& c) {
     double m = 0;
     for (size_t e = 0; e < loads.size(); ++e) m = std::max(m, loads[e] / c[e]);
     return m;
   };
-  RC_ASSERT(largest(count) == largest(expected));
+  RC_ASSERT(std::abs(largest(count) - largest(expected)) <= 1e-6 * largest(expected));
 
   RC_ASSERT(pk.key.size() == static_cast<size_t>(num_slots));
   std::vector<int32_t> seen(loads.size(), 0);
