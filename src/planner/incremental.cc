@@ -252,29 +252,24 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     if (x.fits) return x.delta < y.delta || (x.delta == y.delta && x.hot < y.hot);
     return x.hot < y.hot || (x.hot == y.hot && x.delta < y.delta);
   };
-  // Ranks by load ascending (ties: lower index), kept sorted by insertion as loads change.
+  // Ranks by load ascending (ties: lower index): sorted by insertion at the start and after a
+  // hand-over (every load changes), one rank repositioned after each side of a swap.
   by_load_.resize(sz(num_ranks));
   std::iota(by_load_.begin(), by_load_.end(), 0);
+  auto lighter = [&](int32_t x, int32_t y) {
+    const double lx = load_[sz(x)];
+    const double ly = load_[sz(y)];
+    return lx < ly || (lx == ly && x < y);
+  };
   auto resort_ranks = [&] {
     for (size_t k = 1; k < by_load_.size(); ++k) {
       const int32_t r = by_load_[k];
-      const double v = load_[sz(r)];
       size_t m = k;
-      for (; m > 0; --m) {
-        const int32_t p = by_load_[m - 1];
-        if (load_[sz(p)] < v || (load_[sz(p)] == v && p < r)) break;
-        by_load_[m] = p;
-      }
+      for (; m > 0 && lighter(r, by_load_[m - 1]); --m) by_load_[m] = by_load_[m - 1];
       by_load_[m] = r;
     }
   };
-  // After a swap only its two ranks move in that order.
   auto reposition = [&](size_t r) {
-    auto lighter = [&](int32_t x, int32_t y) {
-      const double lx = load_[sz(x)];
-      const double ly = load_[sz(y)];
-      return lx < ly || (lx == ly && x < y);
-    };
     const auto rank = static_cast<int32_t>(r);
     const auto at = std::find(by_load_.begin(), by_load_.end(), rank);
     if (at != by_load_.begin() && lighter(rank, *(at - 1))) {
