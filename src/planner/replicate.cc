@@ -7,18 +7,16 @@
 
 namespace eplb::planner {
 
+namespace {
+
+// The experts that can win a slot of water-filling `num_extra` slots over `loads`, ascending
+// (so that the tree's ties go to the lowest expert). The largest load per replica only falls as
+// slots are given, so the final one, L, is under every winner's load; and L >= total / slots
+// (the mean per slot) and L >= largest / (num_extra + 1) (the largest expert's best case).
+// Experts below both (with a margin for rounding) never win.
 template <typename T>
-T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
-             std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch) {
-  std::fill(replica_count.begin(), replica_count.end(), 1);
-  if (extra_expert.empty()) {
-    return loads.empty() ? T{0} : *std::max_element(loads.begin(), loads.end());
-  }
-  // The candidates: every expert that can win a slot, in index order so that the tree's ties
-  // go to the lowest expert. The largest load per replica only falls as slots are given, so
-  // the final one, L, is under every winner's load; and L >= total / slots (the mean per
-  // slot) and L >= largest / (num_extra + 1) (the largest expert's best case). Experts below
-  // both (with a margin for rounding) never win.
+void water_fill_candidates(std::span<const T> loads, size_t num_extra,
+                           std::vector<int32_t>& candidates) {
   // Four partial sums and maxima: independent chains the compiler may pipeline and vectorise.
   std::array<double, 4> sum{};
   std::array<double, 4> most{};
@@ -36,11 +34,10 @@ T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
   }
   const double total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
   const double largest = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
-  const double slots = static_cast<double>(loads.size() + extra_expert.size());
+  const double slots = static_cast<double>(loads.size() + num_extra);
   const double floor =
-      std::max(total / slots, largest / static_cast<double>(extra_expert.size() + 1)) * (1 - 1e-6);
+      std::max(total / slots, largest / static_cast<double>(num_extra + 1)) * (1 - 1e-6);
   // Branch-free compaction: a third of the experts or so pass, unpredictably.
-  auto& candidates = scratch.candidates;
   candidates.resize(loads.size());
   size_t n = 0;
   for (size_t i = 0; i < loads.size(); ++i) {
@@ -54,7 +51,7 @@ T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
   // The candidates' replicas (at most one each plus every extra slot) carry their tokens: L is
   // at least their mean, which narrows the candidates further.
   const double narrower =
-      std::max(floor, candidate_total / static_cast<double>(n + extra_expert.size()) * (1 - 1e-6));
+      std::max(floor, candidate_total / static_cast<double>(n + num_extra) * (1 - 1e-6));
   size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
     const int32_t e = candidates[i];
@@ -62,6 +59,19 @@ T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
     kept += static_cast<double>(loads[static_cast<size_t>(e)]) >= narrower;
   }
   candidates.resize(kept);
+}
+
+}  // namespace
+
+template <typename T>
+T water_fill(std::span<const T> loads, std::span<int32_t> replica_count,
+             std::span<int32_t> extra_expert, WaterFillScratch<T>& scratch) {
+  std::fill(replica_count.begin(), replica_count.end(), 1);
+  if (extra_expert.empty()) {
+    return loads.empty() ? T{0} : *std::max_element(loads.begin(), loads.end());
+  }
+  water_fill_candidates(loads, extra_expert.size(), scratch.candidates);
+  const auto& candidates = scratch.candidates;
   auto& candidate_load = scratch.candidate_load;
   candidate_load.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
