@@ -50,8 +50,9 @@ struct PlanOptions {
   int num_groups = 1;  // expert groups (DeepSeek's group-limited routing); experts contiguous
   Policy policy = Policy::kBalanced;
   // Every policy: kWeighted also solves each replica's share of its expert's tokens (policy
-  // `balanced` places replicas for it; the others keep their placement and get its best
-  // shares).
+  // `balanced` places replicas for it: a fresh global plan with two slots per rank is
+  // redesigned for the shares where that is cooler; the others keep their placement and get
+  // its best shares).
   Routing routing = Routing::kEven;
   // Policy `balanced` with nodes and groups.
   Topology topology = Topology::kRelaxed;

@@ -12,6 +12,7 @@
 #include "planner/incremental.h"
 #include "planner/replicate.h"
 #include "planner/routing_shares.h"
+#include "planner/share_groups.h"
 
 namespace eplb::planner {
 
@@ -34,6 +35,12 @@ class LayerPlanner {
             std::span<int32_t> phy2log, std::span<double> routing_weight, LayerReport* report);
 
  private:
+  // Whether a weighted plan's placement is redesigned for its shares (share_groups.h).
+  bool designs_for_shares(std::span<const int32_t> current) const;
+  // `phy2log` with best shares `weight` whose hottest rank carries `hottest` tokens -> the
+  // placement share_groups.h designs and its shares, where that is cooler.
+  void redesign_for_shares(std::span<const double> expert_loads, std::span<int32_t> phy2log,
+                           std::span<double> weight, double hottest);
   // The report's figures for the placement in `phy2log` with `routing_weight` (may be empty).
   void fill_report(std::span<const double> expert_loads, std::span<const int32_t> current,
                    std::span<const int32_t> phy2log, std::span<const double> routing_weight,
@@ -46,9 +53,12 @@ class LayerPlanner {
   BalancedPlanner balanced_;
   IncrementalPlanner incremental_;
   ShareSolver shares_;
-  std::vector<int32_t> expert_count_;  // [num_experts], zero between calls
+  ShareGroupSearch share_groups_;
+  std::vector<int32_t> before_phy2log_;  // [num_slots] the placement before redesign_for_shares()
+  std::vector<double> before_weight_;    // [num_slots] its shares
+  std::vector<int32_t> expert_count_;    // [num_experts], zero between calls
   std::vector<int32_t> row_;
-  std::vector<double> weight_;         // [num_slots] shares when the caller wants none
+  std::vector<double> weight_;  // [num_slots] shares when the caller wants none
   std::vector<int32_t> replica_count_;
   std::vector<int32_t> extra_expert_;
   std::vector<double> rank_load_;
