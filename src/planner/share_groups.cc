@@ -97,6 +97,7 @@ bool ShareGroupSearch::best_split(std::span<const double> expert_loads, size_t a
   const auto n = static_cast<int32_t>(m);
   const int32_t surplus = ranks - (n - 2);  // >= 0: both groups hold their experts
   const uint32_t full = (1u << (m - 1)) - 1;
+  work_ += full + 1;
   bool found = false;
   // Gray code over the experts after union_[0] (which is always in the first half): one
   // expert changes sides per step.
@@ -184,9 +185,10 @@ bool ShareGroupSearch::improve(std::span<const double> expert_loads, std::span<i
                                double hottest) {
   collect_groups(expert_loads, phy2log);
   if (groups_.size() < 2) return false;
-  // Each step lowers the hottest group or ends the search; the cap only bounds the time.
+  work_ = 0;
+  // Each step lowers the hottest group or ends the search; the caps only bound the time.
   const size_t max_steps = 8 * groups_.size();
-  for (size_t step = 0; step < max_steps; ++step) {
+  for (size_t step = 0; step < max_steps && work_ < kMaxWork; ++step) {
     size_t a = 0;
     for (size_t g = 1; g < groups_.size(); ++g) {
       if (groups_[g].hottest > groups_[a].hottest) a = g;
@@ -194,7 +196,8 @@ bool ShareGroupSearch::improve(std::span<const double> expert_loads, std::span<i
     const double bound = groups_[a].hottest;
     Split best{0, 0, bound, kInf};
     size_t with = a;
-    for (size_t b = 0; b < groups_.size(); ++b) {
+    work_ += groups_.size();
+    for (size_t b = 0; b < groups_.size() && work_ < kMaxWork; ++b) {
       if (b == a) continue;
       // No split of the two beats their average rank.
       const double average =

@@ -29,6 +29,10 @@ class ShareGroupSearch {
   // Two groups are re-split only when they hold at most this many experts together (a split
   // tries 2^(kMaxExperts-1) ways).
   static constexpr int kMaxExperts = 14;
+  // Splits (and groups scanned) tried per layer before the search stops with what it has: a
+  // bound on the time of large deployments (DeepSeek-V3 at 288 slots on 144 ranks needs at
+  // most ~120k; 2048 ranks with many hot experts would take minutes unbounded).
+  static constexpr size_t kMaxWork = size_t{1} << 19;
 
   // `expert_loads` [num_experts] tokens, `phy2log` [num_slots] with two slots per rank, whose
   // hottest rank under its best shares carries `hottest` tokens. Rewrites `phy2log` with the
@@ -60,6 +64,7 @@ class ShareGroupSearch {
   void apply_split(std::span<const double> expert_loads, size_t a, size_t b, const Split& split);
   void write_stars(std::span<int32_t> phy2log) const;
 
+  size_t work_ = 0;  // splits and groups tried in this improve() call
   std::vector<Group> groups_;
   std::vector<int32_t> parent_;      // [num_ranks] union-find over ranks
   std::vector<int32_t> first_rank_;  // [num_experts] first rank seen holding the expert, -1
