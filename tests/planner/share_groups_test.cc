@@ -28,19 +28,24 @@ bool same_rank_duplicate(std::span<const int32_t> phy2log) {
   return false;
 }
 
+// Runs the search on `phy2log` (hottest rank `before` with shares) and expects a placement
+// without same-rank duplicates whose hottest rank with shares is `after`.
+void expect_improves(const std::vector<double>& loads, std::vector<int32_t> phy2log,
+                     int32_t num_ranks, double before, double after) {
+  ASSERT_NEAR(hottest_with_shares(loads, phy2log, num_ranks), before, 1e-9);
+  ShareGroupSearch search;
+  ASSERT_TRUE(search.improve(loads, phy2log, before));
+  EXPECT_FALSE(same_rank_duplicate(phy2log));
+  EXPECT_NEAR(hottest_with_shares(loads, phy2log, num_ranks), after, 1e-6);
+}
+
 TEST(ShareGroupSearch, GivesTwoNearMeanExpertsALightHub) {
   // Loads {1000, 1000, 900, 50, 50} on 3 ranks x 2 slots (mean rank 1000). The even-split
   // plan replicates expert 0 beside 900 and 50 and pairs 1000 + 50 (1050; with shares the
   // star of expert 0 levels at 975). Re-splitting both groups: expert 3 as the hub of the two
   // 1000s levels at (1000 + 1000 + 50) / 2 = 1025, and 900 + 50 pairs at 950.
   const std::vector<double> loads = {1000, 1000, 900, 50, 50};
-  std::vector<int32_t> phy2log = {0, 2, 0, 3, 1, 4};
-  const double before = hottest_with_shares(loads, phy2log, 3);
-  EXPECT_NEAR(before, 1050, 1e-9);
-  ShareGroupSearch search;
-  ASSERT_TRUE(search.improve(loads, phy2log, before));
-  EXPECT_FALSE(same_rank_duplicate(phy2log));
-  EXPECT_NEAR(hottest_with_shares(loads, phy2log, 3), 1025, 1e-9);
+  expect_improves(loads, {0, 2, 0, 3, 1, 4}, 3, 1050, 1025);
 
   // Through plan(): the weighted plan gets the redesigned placement.
   LoadMatrix m = LoadMatrix::zeros(1, 5);
@@ -70,14 +75,7 @@ TEST(ShareGroupSearch, MergesGroupsWithARankToSpare) {
   // beside 100 and 200 (1650 each at best), experts 3 and 4 both on the other two ranks (one
   // rank would hold them). As one star, expert 0 on all four ranks beside the others levels
   // them at 1000.
-  const std::vector<double> loads = {3000, 100, 200, 350, 350};
-  std::vector<int32_t> phy2log = {0, 1, 0, 2, 3, 4, 3, 4};
-  const double before = hottest_with_shares(loads, phy2log, 4);
-  EXPECT_NEAR(before, 1650, 1e-9);
-  ShareGroupSearch search;
-  ASSERT_TRUE(search.improve(loads, phy2log, before));
-  EXPECT_FALSE(same_rank_duplicate(phy2log));
-  EXPECT_NEAR(hottest_with_shares(loads, phy2log, 4), 1000, 1e-6);
+  expect_improves({3000, 100, 200, 350, 350}, {0, 1, 0, 2, 3, 4, 3, 4}, 4, 1650, 1000);
 }
 
 // Random deployments with two slots per rank: the weighted plan is a valid placement and never
