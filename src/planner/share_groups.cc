@@ -21,6 +21,13 @@ double star_hottest(double tokens, int32_t experts, int32_t ranks, double second
   return std::max(tokens / ranks, second);
 }
 
+// Heaviest first, ties by expert id: the order of every expert list here.
+auto heavier_first(std::span<const double> loads) {
+  return [loads](int32_t x, int32_t y) {
+    return loads[sz(x)] > loads[sz(y)] || (loads[sz(x)] == loads[sz(y)] && x < y);
+  };
+}
+
 int32_t find_root(std::vector<int32_t>& parent, int32_t x) {
   while (parent[sz(x)] != x) {
     parent[sz(x)] = parent[sz(parent[sz(x)])];
@@ -66,10 +73,7 @@ void ShareGroupSearch::collect_groups(std::span<const double> expert_loads,
     g.tokens += expert_loads[e];
   }
   for (Group& g : groups_) {
-    std::sort(g.experts.begin(), g.experts.end(), [&](int32_t x, int32_t y) {
-      return expert_loads[sz(x)] > expert_loads[sz(y)] ||
-             (expert_loads[sz(x)] == expert_loads[sz(y)] && x < y);
-    });
+    std::sort(g.experts.begin(), g.experts.end(), heavier_first(expert_loads));
     const double second = g.experts.size() > 1 ? expert_loads[sz(g.experts[1])] : 0.0;
     g.hottest = star_hottest(g.tokens, static_cast<int32_t>(g.experts.size()), g.ranks, second);
   }
@@ -83,10 +87,7 @@ bool ShareGroupSearch::best_split(std::span<const double> expert_loads, size_t a
   if (m > static_cast<size_t>(kMaxExperts) || m < 3) return false;
   union_.resize(m);
   std::merge(ga.experts.begin(), ga.experts.end(), gb.experts.begin(), gb.experts.end(),
-             union_.begin(), [&](int32_t x, int32_t y) {
-               return expert_loads[sz(x)] > expert_loads[sz(y)] ||
-                      (expert_loads[sz(x)] == expert_loads[sz(y)] && x < y);
-             });
+             union_.begin(), heavier_first(expert_loads));
   union_load_.resize(m);
   double total = 0;
   for (size_t i = 0; i < m; ++i) {
@@ -99,6 +100,15 @@ bool ShareGroupSearch::best_split(std::span<const double> expert_loads, size_t a
   const uint32_t full = (1u << (m - 1)) - 1;
   work_ += full + 1;
   bool found = false;
+  const auto consider = [&](uint32_t mask, int32_t first_ranks, double hot_first, double hot_rest) {
+    const double hotter = std::max(hot_first, hot_rest);
+    if (hotter >= bound) return;
+    const double squares = hot_first * hot_first + hot_rest * hot_rest;
+    if (hotter < best.hotter || (hotter == best.hotter && squares < best.squares)) {
+      best = Split{mask, first_ranks, hotter, squares};
+      found = true;
+    }
+  };
   // Gray code over the experts after union_[0] (which is always in the first half): one
   // expert changes sides per step.
   double first_tokens = union_load_[0];
@@ -115,12 +125,7 @@ bool ShareGroupSearch::best_split(std::span<const double> expert_loads, size_t a
     const int32_t rest_n = n - first_n;
     if (mask == full && surplus > 0) {
       // One group on all the ranks (a tree where the two had a spare rank).
-      const double hotter = std::max(total / ranks, union_load_[1]);
-      if (hotter < bound &&
-          (hotter < best.hotter || (hotter == best.hotter && hotter * hotter < best.squares))) {
-        best = Split{mask, ranks, hotter, hotter * hotter};
-        found = true;
-      }
+      consider(mask, ranks, std::max(total / ranks, union_load_[1]), 0.0);
       continue;
     }
     if (mask == 0 || rest_n < 2) continue;
@@ -129,15 +134,8 @@ bool ShareGroupSearch::best_split(std::span<const double> expert_loads, size_t a
     const double rest_tokens = total - first_tokens;
     for (int32_t extra = 0; extra <= surplus; ++extra) {
       const int32_t first_ranks = first_n - 1 + extra;
-      const double hot_first = std::max(first_tokens / first_ranks, first_second);
-      const double hot_rest = std::max(rest_tokens / (ranks - first_ranks), rest_second);
-      const double hotter = std::max(hot_first, hot_rest);
-      if (hotter >= bound) continue;
-      const double squares = hot_first * hot_first + hot_rest * hot_rest;
-      if (hotter < best.hotter || (hotter == best.hotter && squares < best.squares)) {
-        best = Split{mask, first_ranks, hotter, squares};
-        found = true;
-      }
+      consider(mask, first_ranks, std::max(first_tokens / first_ranks, first_second),
+               std::max(rest_tokens / (ranks - first_ranks), rest_second));
     }
   }
   return found;
@@ -151,11 +149,11 @@ void ShareGroupSearch::apply_split(std::span<const double> expert_loads, size_t 
   first.experts.clear();
   rest.experts.clear();
   first.tokens = rest.tokens = 0;
-  for (size_t i = 0; i < union_.size(); ++i) {
+  for (size_t i = 0; i < best_union_.size(); ++i) {
     const bool with_first = i == 0 || (split.mask >> (i - 1) & 1u) != 0;
     Group& g = with_first ? first : rest;
-    g.experts.push_back(union_[i]);
-    g.tokens += union_load_[i];
+    g.experts.push_back(best_union_[i]);
+    g.tokens += expert_loads[sz(best_union_[i])];
   }
   first.ranks = split.ranks;
   rest.ranks = ranks - split.ranks;
@@ -203,13 +201,13 @@ bool ShareGroupSearch::improve(std::span<const double> expert_loads, std::span<i
       const double average =
           (groups_[a].tokens + groups_[b].tokens) / (groups_[a].ranks + groups_[b].ranks);
       if (average >= best.hotter) continue;
-      if (best_split(expert_loads, a, b, bound, best)) with = b;
+      if (best_split(expert_loads, a, b, bound, best)) {
+        with = b;
+        best_union_.assign(union_.begin(), union_.end());
+      }
     }
     if (with == a) break;
-    // best_split() left union_ holding the last pair it tried: redo the winner.
-    Split winner{0, 0, bound, kInf};
-    best_split(expert_loads, a, with, bound, winner);
-    apply_split(expert_loads, a, with, winner);
+    apply_split(expert_loads, a, with, best);
   }
   double searched = 0;
   for (const Group& g : groups_) searched = std::max(searched, g.hottest);

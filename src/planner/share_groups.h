@@ -58,9 +58,11 @@ class ShareGroupSearch {
 
   void collect_groups(std::span<const double> expert_loads, std::span<const int32_t> phy2log);
   // Best split of groups_[a] and groups_[b] whose hotter half is below `bound`, into `best`
-  // (only if better than it). Returns whether it found one.
+  // (only if better than it; union_ then holds the experts its mask refers to). Returns
+  // whether it found one.
   bool best_split(std::span<const double> expert_loads, size_t a, size_t b, double bound,
                   Split& best);
+  // groups_[a] and groups_[b] <- the halves of best_union_ by `split`.
   void apply_split(std::span<const double> expert_loads, size_t a, size_t b, const Split& split);
   void write_stars(std::span<int32_t> phy2log) const;
 
@@ -71,6 +73,7 @@ class ShareGroupSearch {
   std::vector<int32_t> group_of_;    // [num_ranks] root rank -> group index, -1
   std::vector<int32_t> union_;       // experts of the two groups being split, heaviest first
   std::vector<double> union_load_;   // their tokens
+  std::vector<int32_t> best_union_;  // union_ of the pair with the best split so far
 };
 
 }  // namespace eplb::planner
