@@ -123,6 +123,8 @@ std::vector<Workload> workloads() {
     w.push_back({"qwen3-235b", std::move(*loads), {{144, 16}}, {}});
   }
   w.push_back({"kimi-k2-60x384", zipf_loads(60, 384, 1.0, 8192.0 * 8 * 100, 103), {{416, 32}}, {}});
+  // Scale: 4 layers of 4000 experts on 2048 ranks (many replicas of each hot expert).
+  w.push_back({"zipf-4x4000", zipf_loads(4, 4000, 0.8, 8192.0 * 8 * 100, 107), {{4096, 2048}}, {}});
   // Re-plans of window [to, to + 10) from the plan of [from, from + 10): steps 90-99 -> 100-109
   // cross a change of the trace's mix (a hard case: ~18% of slots move), 110-119 -> 120-129
   // are consecutive windows of one mix (the usual online case).

@@ -76,7 +76,17 @@ void BalancedPlanner::plan(std::span<const double> expert_loads, const PlanOptio
     floor = std::max(floor, std::accumulate(first, first + ranks_per_node, 0.0) / ranks_per_node);
   }
   lower_bound_ = std::max(largest_replica, floor);
-  const double target = lower_bound_ * (1 + options.balance_slack);
+  double target = lower_bound_ * (1 + options.balance_slack);
+  if (slots_per_rank == 2) {
+    // Nothing beats the pairs of each node's sorted replicas, and DeepSeek's start has them
+    // (up to its float32 rounding). Refinement could only trade ties at the hottest rank:
+    // thousands of swaps where many replicas of a hot expert sit at the top.
+    for (int32_t node = 0; node < num_nodes; ++node) {
+      const double pairs = paired_floor(phy2log.subspan(sz(node) * slots_per_node, slots_per_node),
+                                        replica_load_, pair_weights_);
+      target = std::max(target, pairs * (1 + 1e-6));
+    }
+  }
 
   duplicates_left_ = 0;
   relaxed_ = false;

@@ -91,6 +91,7 @@ class BalancedPlanner {
   std::vector<double> replica_load_;      // [num_experts] tokens per replica
   std::vector<int32_t> stamp_;            // [num_experts] scratch of the duplicate scan
   std::vector<double> rank_load_;         // [num_ranks]
+  std::vector<double> pair_weights_;      // [slots per node] scratch of paired_floor()
   std::vector<int32_t> donate_count_;     // scratch of donate_duplicates()
   std::vector<double> donate_load_;
   Packing packing_;

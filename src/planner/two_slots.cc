@@ -51,8 +51,8 @@ void move_replica(std::span<const double> loads, const std::vector<int32_t>& cou
 
 }  // namespace
 
-bool improve_pairs(std::span<const double> expert_loads, std::span<int32_t> phy2log,
-                   int max_rounds, PairScratch& scratch) {
+bool improve_pairs(std::span<const double> expert_loads, std::span<int32_t> phy2log, int max_rounds,
+                   PairScratch& scratch) {
   const size_t num_experts = expert_loads.size();
   auto& count = scratch.count;
   auto& replicas = scratch.replicas;
@@ -84,7 +84,8 @@ bool improve_pairs(std::span<const double> expert_loads, std::span<int32_t> phy2
     const size_t keep = std::min(kDonors, donors.size());
     std::partial_sort(donors.begin(), donors.begin() + static_cast<ptrdiff_t>(keep), donors.end(),
                       [&](int32_t a, int32_t b) {
-                        return spare_cost(a) < spare_cost(b) || (spare_cost(a) == spare_cost(b) && a < b);
+                        return spare_cost(a) < spare_cost(b) ||
+                               (spare_cost(a) == spare_cost(b) && a < b);
                       });
     donors.resize(keep);
     const size_t n = replicas.size();
@@ -120,6 +121,20 @@ bool improve_pairs(std::span<const double> expert_loads, std::span<int32_t> phy2
     phy2log[2 * i + 1] = replicas[i].second;
   }
   return true;
+}
+
+double paired_floor(std::span<const int32_t> phy2log, std::span<const double> replica_load,
+                    std::vector<double>& weights) {
+  weights.resize(phy2log.size());
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    weights[s] = replica_load[static_cast<size_t>(phy2log[s])];
+  }
+  std::sort(weights.begin(), weights.end());
+  double floor = 0;
+  for (size_t i = 0, j = weights.size(); i + 1 < j; ++i) {
+    floor = std::max(floor, weights[i] + weights[--j]);
+  }
+  return floor;
 }
 
 }  // namespace eplb::planner

@@ -28,7 +28,14 @@ struct PairScratch {
 // hottest pair, whichever pairing of the new counts is coolest; rewrites `phy2log` with that
 // pairing (rank r: the r-th lightest and r-th heaviest replicas) only if its hottest rank is
 // below the current one and no rank holds two replicas of one expert. Returns whether it did.
-bool improve_pairs(std::span<const double> expert_loads, std::span<int32_t> phy2log,
-                   int max_rounds, PairScratch& scratch);
+bool improve_pairs(std::span<const double> expert_loads, std::span<int32_t> phy2log, int max_rounds,
+                   PairScratch& scratch);
+
+// The least tokens that any placement of the replicas of `phy2log` [num_slots] on num_slots / 2
+// ranks of two slots can put on its hottest rank, `replica_load` [num_experts] tokens per
+// replica: the largest sum of the pairs of sorted replicas taken from both ends (which DeepSeek's
+// packing makes). `weights` is scratch.
+double paired_floor(std::span<const int32_t> phy2log, std::span<const double> replica_load,
+                    std::vector<double>& weights);
 
 }  // namespace eplb::planner
