@@ -38,9 +38,10 @@
 namespace {
 
 // Zipf-like: expert of rank k (random order per layer) gets weight 1 / (k + 1)^s, scaled to
-// `tokens` token-expert assignments per layer and rounded.
-eplb::LoadMatrix zipf_loads(int num_layers, int num_experts, double s, double tokens,
-                            uint64_t seed) {
+// `tokens` token-expert assignments per layer, times a uniform factor in [1 - noise, 1 + noise],
+// rounded.
+eplb::LoadMatrix zipf_loads(int num_layers, int num_experts, double s, double tokens, uint64_t seed,
+                            double noise = 0) {
   eplb::LoadMatrix loads = eplb::LoadMatrix::zeros(num_layers, num_experts);
   std::mt19937_64 rng(seed);
   std::vector<int> order(static_cast<size_t>(num_experts));
@@ -51,8 +52,10 @@ eplb::LoadMatrix zipf_loads(int num_layers, int num_experts, double s, double to
     std::shuffle(order.begin(), order.end(), rng);
     auto row = loads.layer(l);
     for (int k = 0; k < num_experts; ++k) {
+      const double factor =
+          noise > 0 ? std::uniform_real_distribution<double>(1 - noise, 1 + noise)(rng) : 1.0;
       row[static_cast<size_t>(order[static_cast<size_t>(k)])] =
-          std::round(tokens / std::pow(k + 1.0, s) / norm);
+          std::round(tokens / std::pow(k + 1.0, s) / norm * factor);
     }
   }
   return loads;
@@ -123,8 +126,9 @@ std::vector<Workload> workloads() {
     w.push_back({"qwen3-235b", std::move(*loads), {{144, 16}}, {}});
   }
   w.push_back({"kimi-k2-60x384", zipf_loads(60, 384, 1.0, 8192.0 * 8 * 100, 103), {{416, 32}}, {}});
-  // Scale: 4 layers of 4000 experts on 2048 ranks (many replicas of each hot expert).
-  w.push_back({"zipf-4x4000", zipf_loads(4, 4000, 0.8, 8192.0 * 8 * 100, 107), {{4096, 2048}}, {}});
+  // Scale: 4 layers of 4000 experts on 2048 ranks x 2 slots (many replicas of each hot expert).
+  w.push_back(
+      {"zipf-4x4000", zipf_loads(4, 4000, 0.8, 8192.0 * 8 * 100, 107, 0.2), {{4096, 2048}}, {}});
   // Re-plans of window [to, to + 10) from the plan of [from, from + 10): steps 90-99 -> 100-109
   // cross a change of the trace's mix (a hard case: ~18% of slots move), 110-119 -> 120-129
   // are consecutive windows of one mix (the usual online case).
