@@ -12,13 +12,11 @@
 namespace eplb::planner {
 namespace {
 
-// Safety cap on refinement swaps, per slot; refinement stops far earlier in practice.
-constexpr int kMaxSwapsPerSlot = 2;
-// Pair swaps (two replicas for two) cost O(ranks x slots_per_rank^2 log) each: a few per node
-// where single swaps are stuck.
-constexpr int kMaxPairSwaps = 2;
 // Rounds of replica moves with two slots per rank (two_slots.h); it converges in about five.
 constexpr int kPairRounds = 5;
+// Rounds of replica moves with three or more slots per rank (count_search.h), where the plan
+// misses its target.
+constexpr int kCountRounds = 4;
 
 size_t sz(int32_t n) { return static_cast<size_t>(n); }
 
@@ -105,6 +103,28 @@ void BalancedPlanner::plan(std::span<const double> expert_loads, const PlanOptio
       improve_pairs(expert_loads, phy2log, kPairRounds, pairs_)) {
     start_duplicates_checked = false;  // new counts: check again below
   }
+  if (num_nodes == 1 && slots_per_rank > 2) {
+    // Missed the target: better counts, from this plan and from the dealt one (free of
+    // duplicates, where this one may keep some of DeepSeek's), the coolest kept.
+    double now =
+        max_rank_load(expert_loads, phy2log, options.num_ranks, replica_count_, rank_load_);
+    if (now > target) {
+      const double searched = count_search_.improve(
+          expert_loads, options.num_ranks, options.balance_slack, kCountRounds, now, phy2log);
+      start_duplicates_checked = start_duplicates_checked && searched == now;
+      now = searched;
+    }
+    if (now > target && count_duplicates(dealt_) == 0) {
+      dealt_phy2log_.assign(dealt_.key.begin(), dealt_.key.end());
+      const double dealt_max = *std::max_element(dealt_.load.begin(), dealt_.load.end());
+      if (count_search_.improve(expert_loads, options.num_ranks, options.balance_slack,
+                                kCountRounds, dealt_max, dealt_phy2log_) < now) {
+        std::copy(dealt_phy2log_.begin(), dealt_phy2log_.end(), phy2log.begin());
+        start_duplicates_checked = false;
+      }
+    }
+  }
+
   if (num_nodes == 1 || options.topology != Topology::kRelaxed) {
     if (start_duplicates || !start_duplicates_checked) {
       duplicates_left_ =
@@ -142,7 +162,7 @@ bool BalancedPlanner::plan_dealt(std::span<const double> expert_loads, const Pla
   }
   const double lower_bound = std::max(largest_replica, total / options.num_ranks);
   const double target = lower_bound * (1 + options.balance_slack);
-  refine_to_target(dealt_, {target, kMaxSwapsPerSlot * options.num_slots, kMaxPairSwaps},
+  refine_to_target(dealt_, {target, kRefineSwapsPerSlot * options.num_slots, kRefinePairSwaps},
                    pair_swap_);
   const double hottest = *std::max_element(dealt_.load.begin(), dealt_.load.end());
   if (hottest > target) return false;
@@ -185,7 +205,7 @@ void BalancedPlanner::improve_node(std::span<const double> expert_loads,
                                                                     stamp_, expert_loads.size())
                                        : 0;
   if (duplicates > 0) duplicates = spread_duplicates(pk, limit);
-  const RefineLimits limits{target, kMaxSwapsPerSlot * num_slots, kMaxPairSwaps};
+  const RefineLimits limits{target, kRefineSwapsPerSlot * num_slots, kRefinePairSwaps};
   if (duplicates > 0 &&
       avoidable_duplicates(pk.key, num_ranks, 1, expert_loads.size(), stamp_) > 0) {
     // No swap takes these apart without heating a rank past DeepSeek's hottest. Rare: pack the

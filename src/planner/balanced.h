@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "eplb/planner.h"
+#include "planner/count_search.h"
 #include "planner/deal.h"
 #include "planner/deepseek.h"
 #include "planner/packing.h"
@@ -103,7 +104,9 @@ class BalancedPlanner {
   Packing spread_;
   LptScratch lpt_;
   PairScratch pairs_;
-  Packing dealt_;  // the quick global plan's ranks
+  CountSearch count_search_;
+  Packing dealt_;                       // the quick global plan's ranks
+  std::vector<int32_t> dealt_phy2log_;  // [num_slots] the dealt plan, given better counts
   DealScratch deal_;
 };
 

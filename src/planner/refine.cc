@@ -225,7 +225,7 @@ int refine_to_target(Packing& pk, const RefineLimits& limits, PairSwapScratch& s
     size_t partner = q;
     SwapChoice c = fitting_swap(pk, static_cast<int32_t>(h), static_cast<int32_t>(q), target);
     if (c.i == c.j) c = evening_swap(pk, static_cast<int32_t>(h), static_cast<int32_t>(q));
-    if (c.i == c.j) {
+    if (c.i == c.j && limits.any_partner) {
       // The coldest pack offers nothing: the best evening swap with any lighter pack.
       const double hot = pk.load[h];
       double best = hot;

@@ -18,11 +18,20 @@ namespace eplb::planner {
 // heaviest first. Returns the number of swaps. One swap costs O(num_packs x capacity).
 int refine_swaps(Packing& packing, int max_swaps);
 
+// The planners' refinement budget: a safety cap on swaps per slot (refinement stops far
+// earlier in practice), and pair swaps (two replicas for two, O(packs x capacity^2 log) each:
+// a few per packing where single swaps are stuck).
+inline constexpr int kRefineSwapsPerSlot = 2;
+inline constexpr int kRefinePairSwaps = 2;
+
 // Limits of refine_to_target().
 struct RefineLimits {
-  double target = 0;    // stop once no pack is above this load
-  int max_swaps = 0;    // single swaps in all
+  double target = 0;       // stop once no pack is above this load
+  int max_swaps = 0;       // single swaps in all
   int max_pair_swaps = 0;  // pair_swap() calls in all (each costs O(packs x capacity^2 log))
+  // Whether a swap may be with any lighter pack when the coldest offers none (O(packs x
+  // capacity) per swap); false: stop there instead.
+  bool any_partner = true;
 };
 
 // The fast local search of policy `balanced`: while the hottest pack h is above

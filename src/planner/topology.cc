@@ -12,9 +12,6 @@ namespace {
 
 size_t sz(int32_t n) { return static_cast<size_t>(n); }
 
-// Safety cap on refinement swaps, per slot.
-constexpr int kMaxSwapsPerSlot = 2;
-
 }  // namespace
 
 double cross_node_share(std::span<const double> expert_loads, std::span<const int32_t> phy2log,
@@ -60,7 +57,7 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
   sort_runs(runs_, run_order_, sorted_runs_);
   packing_.reset(num_nodes, num_groups / num_nodes);
   lpt_pack(runs_, /*spread=*/false, packing_, lpt_);
-  refine_swaps(packing_, kMaxSwapsPerSlot * num_groups);
+  refine_swaps(packing_, kRefineSwapsPerSlot * num_groups);
   home_.resize(sz(num_experts));
   for (size_t k = 0; k < packing_.key.size(); ++k) {
     const int32_t g = packing_.key[k];
@@ -188,7 +185,7 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
       const int32_t here = away_[sz(e) * sz(num_nodes) + sz(n)];
       if (here > 0) runs_.push_back({replica_load(e), e, here});
     }
-    const RefineLimits limits{target, kMaxSwapsPerSlot * slots_per_node, 2};
+    const RefineLimits limits{target, kRefineSwapsPerSlot * slots_per_node, kRefinePairSwaps};
     // Dealt in rounds (deal.h), then refined; longest first on distinct ranks where that does
     // not reach the target or keeps a duplicate.
     const int duplicates = deal_runs(runs_, ranks_per_node, slots_per_rank, packing_, deal_);
