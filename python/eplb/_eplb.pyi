@@ -740,8 +740,10 @@ class Balancer:
         load_expert: Union[
             Callable[[int, int, npt.NDArray[np.uint8]], None], HostExpertCopy, None
         ] = None,
-        plan_layer: Optional[
-            Callable[[int, npt.NDArray[np.float64], npt.NDArray[np.int32]], ArrayLike]
+        plan_layer: Union[
+            Callable[[int, npt.NDArray[np.float64], npt.NDArray[np.int32]], ArrayLike],
+            Callable[[int, npt.NDArray[np.float64], npt.NDArray[np.int32], list[int]], ArrayLike],
+            None,
         ] = None,
     ) -> None:
         """Validates config (Error naming the knob), reads expert_map_path, checks comm
@@ -766,7 +768,9 @@ class Balancer:
         the built-in one, called once per layer with load data in each cycle (a layer without
         any load keeps its row). expert_loads: float64 [num_experts], the loads summed over
         ranks; current_phy2log: int32 [num_slots], the deployed row; both read-only numpy arrays
-        of their own (copies: they may be kept). Returns the new row: any integer array-like
+        of their own (copies: they may be kept). A plan_layer that takes four arguments
+        (inspect.signature) is called as plan_layer(layer, expert_loads, current_phy2log,
+        masked_ranks), masked_ranks a list of the masked ranks, ascending, to plan around. Returns the new row: any integer array-like
         of shape [num_slots] with ids in [0, num_experts) (converted to int32). Every rank calls
         it with the same arguments and must return the same row (the ranks compare their plans;
         a mismatch is a planner failure). Runs on the planner worker thread, not the serving

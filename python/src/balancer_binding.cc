@@ -72,6 +72,17 @@ bool interpreter_finalizing() {
 #endif
 }
 
+// Whether `fn` can be called with four positional arguments (inspect.signature(fn).bind). A
+// callable whose signature Python cannot tell (some builtins) counts as not. GIL held.
+bool takes_four_arguments(nb::handle fn) {
+  try {
+    nb::module_::import_("inspect").attr("signature")(fn).attr("bind")(0, 0, 0, 0);
+    return true;
+  } catch (nb::python_error&) {
+    return false;
+  }
+}
+
 // plan_layer's result checked and written into `phy2log` [num_slots]; an empty string, or what
 // is wrong with it. GIL held.
 std::string take_planned_row(nb::handle result, int num_experts, std::span<int32_t> phy2log) {
@@ -148,14 +159,14 @@ class PyBalancer {
     if (!plan_layer_.is_none()) {
       if (!PyCallable_Check(plan_layer_.ptr())) {
         throw nb::type_error(("plan_layer: expected a callable plan_layer(layer, expert_loads, "
-                              "current_phy2log) -> phy2log or None, got " +
+                              "current_phy2log[, masked_ranks]) -> phy2log or None, got " +
                               std::string(nb::type_name(plan_layer_.type()).c_str()))
                                  .c_str());
       }
-      callbacks.plan_layer = [this, num_experts = config.num_experts](
-                                 int layer_idx, std::span<const double> expert_loads,
-                                 std::span<const int32_t> current, std::span<int32_t> phy2log) {
-        plan_in_python(layer_idx, num_experts, expert_loads, current, phy2log);
+      plan_layer_takes_masked_ = takes_four_arguments(plan_layer_);
+      callbacks.plan_layer = [this, num_experts = config.num_experts](const LayerPlanInput& in,
+                                                                      std::span<int32_t> phy2log) {
+        plan_in_python(in, num_experts, phy2log);
       };
     }
     if (!nb::isinstance<Communicator>(comm_)) {
@@ -234,8 +245,7 @@ class PyBalancer {
   // The plan_layer callback, on the worker thread (GIL not held on entry). Throws eplb::Error
   // naming the problem; the balancer adds the layer and counts a planner failure. pending_ is
   // the serving thread's: not touched here.
-  void plan_in_python(int layer_idx, int num_experts, std::span<const double> expert_loads,
-                      std::span<const int32_t> current, std::span<int32_t> phy2log) {
+  void plan_in_python(const LayerPlanInput& in, int num_experts, std::span<int32_t> phy2log) {
     if (closing_.load(std::memory_order_relaxed)) {
       throw Error("plan_layer not called: the balancer is being destroyed");
     }
@@ -248,7 +258,12 @@ class PyBalancer {
       nb::gil_scoped_acquire gil;
       try {
         const nb::object result =
-            plan_layer_(layer_idx, const_copy(expert_loads), const_copy(current));
+            plan_layer_takes_masked_
+                ? plan_layer_(in.layer_idx, const_copy(in.expert_loads),
+                              const_copy(in.current_phy2log),
+                              std::vector<int>(in.masked_ranks.begin(), in.masked_ranks.end()))
+                : plan_layer_(in.layer_idx, const_copy(in.expert_loads),
+                              const_copy(in.current_phy2log));
         problem = take_planned_row(result, num_experts, phy2log);
       } catch (nb::python_error& e) {
         problem = "plan_layer raised " + std::string(nb::type_name(e.type()).c_str()) + ": ";
@@ -265,6 +280,7 @@ class PyBalancer {
   }
 
   nb::object comm_, store_, log_, on_event_, load_expert_, plan_layer_;
+  bool plan_layer_takes_masked_ = false;     // plan_layer(layer, loads, current, masked_ranks)
   std::optional<nb::python_error> pending_;  // first callback exception of the running hook
   std::atomic<bool> closing_{false};         // set by the destructor, read by the worker
   std::unique_ptr<Balancer> balancer_;       // destroyed first (declared last)

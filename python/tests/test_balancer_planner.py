@@ -107,6 +107,37 @@ def test_python_greedy_planner_gives_the_committed_placement_on_every_rank():
         np.testing.assert_allclose(share, world.TRAFFIC[layer] / world.TRAFFIC[layer].sum())
 
 
+def test_a_planner_of_four_arguments_is_told_the_masked_ranks():
+    told = []
+
+    def around_masked(layer, expert_loads, current_phy2log, masked_ranks):
+        told.append(list(masked_ranks))
+        placement = eplb.plan(expert_loads[None, :], num_ranks=world.NUM_RANKS,
+                              num_slots=current_phy2log.size, excluded_ranks=masked_ranks)
+        return placement.phy2log[0]
+
+    def serve_masked(comm) -> dict:
+        balancer = eplb.Balancer(world.config(), comm, plan_layer=around_masked)
+        balancer.mask_ranks([3])  # rank 3 holds experts 1-3, which rank 0 holds too
+        for step in range(12):
+            balancer.before_forward(step)
+            for layer in range(world.NUM_LAYERS):
+                balancer.recorder.record_topk(layer, world.topk_ids(layer))
+            balancer.after_forward(step)
+            balancer.wait_planner_idle()
+        return balancer.metrics()
+
+    in_process = eplb.InProcessWorld(world.NUM_RANKS)
+    with ThreadPoolExecutor(world.NUM_RANKS) as pool:
+        futures = [pool.submit(serve_masked, in_process.communicator(r))
+                   for r in range(world.NUM_RANKS)]
+        metrics = [f.result(timeout=120) for f in futures]
+    assert told and all(t == [3] for t in told)
+    for m in metrics:
+        assert m["planner_failures"] == 0
+        assert m["rebalances"] >= 1
+
+
 def test_hottest_takes_the_coldest_slot_planner_in_list_form():
     # numpy reference: the first slot of the least loaded expert among those with a spare
     # replica goes to the hottest expert; applied to the initial rows once (the planner keeps

@@ -186,7 +186,7 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
       r.has_data[sz(l)] = 1;
       try {
         if (plan_fn_) {
-          plan_fn_(l, layer_loads, old_row, new_row);
+          plan_fn_({l, layer_loads, old_row, job.excluded_ranks}, new_row);
         } else {
           plan_layer(layer_loads, options, old_row, new_row, shares, nullptr);
         }

@@ -103,11 +103,10 @@ TEST(Balancer, SlowPlannerNeverBlocksServing) {
   options.step_sleep_us = 5000;  // 5 ms steps; the first plan takes >= 250 ms
   options.plan_fn = [](int) -> LayerPlanFn {
     auto calls = std::make_shared<int>(0);  // worker thread only
-    return [calls](int, std::span<const double> loads, std::span<const int32_t> current,
-                   std::span<int32_t> out) {
+    return [calls](const LayerPlanInput& in, std::span<int32_t> out) {
       // The first cycle's plan is late; later ones are quick.
       if ((*calls)++ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      plan_layer(loads, toy_config(2).plan_options(), current, out);
+      plan_layer(in.expert_loads, toy_config(2).plan_options(), in.current_phy2log, out);
     };
   };
   const auto ranks = run_world(toy_config(2), options);
@@ -132,10 +131,9 @@ TEST(Balancer, FailingPlannerKeepsPlacementAndRetries) {
   // Rank 1's planner throws in its first cycle only; rank 0's always works.
   options.plan_fn = [](int rank_idx) -> LayerPlanFn {
     auto calls = std::make_shared<int>(0);
-    return [rank_idx, calls](int, std::span<const double> loads, std::span<const int32_t> current,
-                             std::span<int32_t> out) {
+    return [rank_idx, calls](const LayerPlanInput& in, std::span<int32_t> out) {
       if (rank_idx == 1 && (*calls)++ == 0) throw Error("injected planner failure");
-      plan_layer(loads, toy_config(2).plan_options(), current, out);
+      plan_layer(in.expert_loads, toy_config(2).plan_options(), in.current_phy2log, out);
     };
   };
   const auto ranks = run_world(toy_config(2), options);
@@ -161,9 +159,8 @@ TEST(Balancer, PlannerFailureKeepsTheOldPlacement) {
   WorldOptions options;
   options.num_steps = 7;
   options.plan_fn = [](int) -> LayerPlanFn {
-    return [](int, std::span<const double>, std::span<const int32_t>, std::span<int32_t>) {
-      throw std::runtime_error("always fails");
-    };
+    return
+        [](const LayerPlanInput&, std::span<int32_t>) { throw std::runtime_error("always fails"); };
   };
   const BalancerConfig config = toy_config(2);
   const auto ranks = run_world(config, options);

@@ -29,10 +29,9 @@ TEST(PlannerWatchdog, HungPlanIsAbandonedServingGoesOnLateResultIsDiscarded) {
   options.step_sleep_us = 5000;  // 5 ms steps; the first plan sleeps 400 ms (~80 steps)
   options.plan_fn = [](int) -> LayerPlanFn {
     auto calls = std::make_shared<int>(0);  // worker thread only
-    return [calls](int, std::span<const double> loads, std::span<const int32_t> current,
-                   std::span<int32_t> out) {
+    return [calls](const LayerPlanInput& in, std::span<int32_t> out) {
       if ((*calls)++ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(400));
-      plan_layer(loads, toy_config(2).plan_options(), current, out);
+      plan_layer(in.expert_loads, toy_config(2).plan_options(), in.current_phy2log, out);
     };
   };
   const auto ranks = run_world(config, options);
@@ -43,9 +42,8 @@ TEST(PlannerWatchdog, HungPlanIsAbandonedServingGoesOnLateResultIsDiscarded) {
     const auto trace = event_trace(o);
     ASSERT_GE(trace.size(), 5u);
     EXPECT_EQ(std::vector<std::string>(trace.begin(), trace.begin() + 5),
-              (std::vector<std::string>{"gather_started@af3", "plan_late@bf5",
-                                        "plan_timed_out@bf6", "cycle_ended@bf6",
-                                        "gather_started@af7"}));
+              (std::vector<std::string>{"gather_started@af3", "plan_late@bf5", "plan_timed_out@bf6",
+                                        "cycle_ended@bf6", "gather_started@af7"}));
     EXPECT_GE(o.metrics.planner_timeouts, 1);
     EXPECT_EQ(o.metrics.planner_failures, 0);
     // The worker went on: a later cycle's plan was taken, and never cycle 0's late result.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "eplb/error.h"
+#include "eplb/planner.h"
 #include "eplb/runtime/balancer.h"
 #include "runtime/runtime_world.h"
 #include "support/test_support.h"
@@ -95,6 +96,33 @@ TEST(RankMask, MaskedRankGetsNoTokensAndReplansKeepItsSlots) {
       EXPECT_EQ(ranks[0].placement.layer_phy2log(l)[static_cast<size_t>(s)],
                 initial.layer_phy2log(l)[static_cast<size_t>(s)]);
     }
+  }
+}
+
+TEST(RankMask, CustomPlannerIsToldTheMaskedRanks) {
+  WorldOptions options;
+  options.num_steps = 20;
+  // What each rank's planner was told last (worker thread; read after the run).
+  std::vector<std::vector<int>> told(kRanks, {-1});
+  options.plan_fn = [&told](int rank_idx) -> LayerPlanFn {
+    return [&told, rank_idx](const LayerPlanInput& in, std::span<int32_t> out) {
+      told[static_cast<size_t>(rank_idx)].assign(in.masked_ranks.begin(), in.masked_ranks.end());
+      PlanOptions o = toy_config(kRanks).plan_options();
+      o.excluded_ranks = told[static_cast<size_t>(rank_idx)];
+      std::vector<double> weight(out.size());
+      plan_layer(in.expert_loads, o, in.current_phy2log, out, weight, nullptr);
+    };
+  };
+  options.between = [](int, int64_t step, Balancer& b) {
+    if (step == 0) b.mask_ranks({3});
+  };
+  const auto ranks = run_world(toy_config(kRanks), options);
+  expect_consistent(ranks);
+  for (int r = 0; r < kRanks; ++r) {
+    EXPECT_EQ(told[static_cast<size_t>(r)], std::vector<int>{3}) << "rank " << r;
+    const BalancerMetrics& m = ranks[static_cast<size_t>(r)].metrics;
+    EXPECT_EQ(m.planner_failures, 0) << "rank " << r;
+    EXPECT_GE(m.rebalances, 1) << "rank " << r;
   }
 }
 
@@ -186,7 +214,8 @@ TEST(RankMask, UnmaskReturnsTheRankToService) {
     if (step == 7) b.unmask_ranks({3});
   };
   options.serve = [&](int r, int64_t step, Balancer& b) {
-    route_all(b, step, 1, step < 8 ? masked[static_cast<size_t>(r)] : unmasked[static_cast<size_t>(r)]);
+    route_all(b, step, 1,
+              step < 8 ? masked[static_cast<size_t>(r)] : unmasked[static_cast<size_t>(r)]);
   };
   const auto ranks = run_world(toy_config(kRanks), options);
   expect_consistent(ranks);
@@ -291,8 +320,9 @@ TEST(RankMask, BadMasksAndMissingLoaderAreErrors) {
   InProcessWorld world(1);
   auto comm = world.communicator(0);
   HostWeightStore store(3, 12, 64, 2);
-  EXPECT_NE(testing::error_of([&] { Balancer b(config, *comm, &store); })
-                .find("lost_expert_policy restore needs BalancerCallbacks::load_expert"),
+  EXPECT_NE(testing::error_of([&] {
+              Balancer b(config, *comm, &store);
+            }).find("lost_expert_policy restore needs BalancerCallbacks::load_expert"),
             std::string::npos);
   EXPECT_EQ(parse_lost_expert_policy("restore"), LostExpertPolicy::kRestore);
   EXPECT_THROW(parse_lost_expert_policy("drop"), Error);

@@ -108,27 +108,31 @@ struct BalancerEvent {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
-// Replaces eplb::plan_layer (tests, custom algorithms): `expert_loads` [num_experts] summed over
-// ranks, `current_phy2log` [num_slots] deployed, writes `phy2log` [num_slots]. Runs on the
-// worker thread; may throw (counted as a planner failure).
-using LayerPlanFn =
-    std::function<void(int layer_idx, std::span<const double> expert_loads,
-                       std::span<const int32_t> current_phy2log, std::span<int32_t> phy2log)>;
+// What a custom planner (LayerPlanFn) is given for one layer; the spans live for the call.
+struct LayerPlanInput {
+  int layer_idx = 0;
+  std::span<const double> expert_loads;      // [num_experts] tokens, summed over ranks
+  std::span<const int32_t> current_phy2log;  // [num_slots] the deployed row
+  std::span<const int> masked_ranks;         // ascending; their slots keep their expert
+};
+
+// Replaces eplb::plan_layer (tests, custom algorithms): writes `phy2log` [num_slots], the new
+// row for `input`. Plan around input.masked_ranks (e.g. PlanOptions::excluded_ranks): whatever
+// it writes into their slots is replaced by the current expert, and a row that leaves an expert
+// without a slot on a live rank (when there are enough live slots) is a planner failure. Runs
+// on the worker thread; may throw (counted as a planner failure).
+using LayerPlanFn = std::function<void(const LayerPlanInput& input, std::span<int32_t> phy2log)>;
 
 // Writes the weights of logical expert `expert_idx` of layer `layer_idx` into `dst`
 // [bytes_per_expert] (e.g. from the checkpoint or a host-memory copy). Called on the serving
 // thread when a re-plan places an expert whose every replica sits on a masked rank; may throw
 // (the layer then fails like a failed transfer and is retried next cycle).
-using ExpertLoadFn =
-    std::function<void(int layer_idx, int expert_idx, std::span<std::byte> dst)>;
+using ExpertLoadFn = std::function<void(int layer_idx, int expert_idx, std::span<std::byte> dst)>;
 
 struct BalancerCallbacks {
   std::function<void(LogLevel, const std::string&)> log;  // none: messages are dropped
   std::function<void(const BalancerEvent&)> on_event;
-  // none: eplb::plan_layer with config.plan_options() and the masked ranks excluded. A custom
-  // function is not told about masked ranks: slots of masked ranks keep their expert whatever
-  // it writes there, and a row that leaves an expert without a live slot (when there are
-  // enough live slots) is a planner failure.
+  // none: eplb::plan_layer with config.plan_options() and the masked ranks excluded.
   LayerPlanFn plan_layer;
   // Required with lost_expert_policy restore and a store with bytes_per_expert > 0.
   ExpertLoadFn load_expert;
