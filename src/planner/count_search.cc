@@ -4,7 +4,9 @@
 #include <limits>
 
 #include "planner/duplicates.h"
+#include "planner/rank_load.h"
 #include "planner/refine.h"
+#include "planner/replicate.h"
 
 namespace eplb::planner {
 namespace {
@@ -42,18 +44,11 @@ double CountSearch::plan_counts(std::span<const double> expert_loads, int32_t nu
 
 double CountSearch::improve(std::span<const double> expert_loads, int32_t num_ranks, double slack,
                             int max_rounds, double hottest, std::span<int32_t> phy2log) {
-  const size_t num_experts = expert_loads.size();
   const size_t slots_per_rank = phy2log.size() / sz(num_ranks);
-  count_.assign(num_experts, 0);
-  for (int32_t e : phy2log) ++count_[sz(e)];
   const auto num_slots = static_cast<int32_t>(phy2log.size());
   for (int round = 0; round < max_rounds; ++round) {
-    // The experts of the plan's hottest rank, heaviest replica first.
-    rank_load_.assign(sz(num_ranks), 0.0);
-    for (size_t s = 0; s < phy2log.size(); ++s) {
-      const auto e = sz(phy2log[s]);
-      rank_load_[s / slots_per_rank] += expert_loads[e] / count_[e];
-    }
+    // The experts of the plan's hottest rank, heaviest replica first (counts in count_).
+    max_rank_load(expert_loads, phy2log, num_ranks, count_, rank_load_);
     const auto h = static_cast<size_t>(std::max_element(rank_load_.begin(), rank_load_.end()) -
                                        rank_load_.begin());
     const auto first = phy2log.begin() + static_cast<ptrdiff_t>(h * slots_per_rank);
@@ -73,15 +68,7 @@ double CountSearch::improve(std::span<const double> expert_loads, int32_t num_ra
     bool found = false;
     for (int32_t b : receivers_) {
       if (count_[sz(b)] >= num_ranks) continue;  // one more would share a rank
-      // The donor: the expert that loses least by giving up a replica.
-      int32_t a = -1;
-      for (size_t e = 0; e < num_experts; ++e) {
-        if (count_[e] < 2 || static_cast<int32_t>(e) == b) continue;
-        if (a < 0 ||
-            expert_loads[e] / (count_[e] - 1) < expert_loads[sz(a)] / (count_[sz(a)] - 1)) {
-          a = static_cast<int32_t>(e);
-        }
-      }
+      const int32_t a = cheapest_donor(expert_loads, count_, b);
       if (a < 0 || expert_loads[sz(a)] / (count_[sz(a)] - 1) >= best) continue;
       --count_[sz(a)];
       ++count_[sz(b)];

@@ -180,7 +180,6 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
                                 int64_t budget) {
   const size_t num_slots = current.size();
   const size_t slots_per_rank = num_slots / sz(num_ranks);
-  const size_t num_experts = expert_loads.size();
   q_.assign(current.begin(), current.end());
   current_ = current;
   moves_ = 0;
@@ -197,13 +196,7 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   // Hands a slot of the expert that loses least by giving one up to expert b, on the coolest
   // rank without b (and not `avoid`); returns whether it did. One moved slot (or one undone).
   auto hand_over = [&](int32_t b, size_t avoid) {
-    int32_t a = -1;
-    for (size_t e = 0; e < num_experts; ++e) {
-      if (count_[e] < 2 || static_cast<int32_t>(e) == b) continue;
-      if (a < 0 || expert_loads[e] / (count_[e] - 1) < expert_loads[sz(a)] / (count_[sz(a)] - 1)) {
-        a = static_cast<int32_t>(e);
-      }
-    }
+    const int32_t a = cheapest_donor(expert_loads, count_, b);
     if (a < 0 || expert_loads[sz(a)] / (count_[sz(a)] - 1) >= replica(sz(b))) return false;
     size_t slot = num_slots;
     for (size_t s = 0; s < num_slots; ++s) {

@@ -109,6 +109,21 @@ std::optional<double> largest_replica_if_optimal(std::span<const double> loads,
   return largest;
 }
 
+int32_t cheapest_donor(std::span<const double> loads, std::span<const int32_t> replica_count,
+                       int32_t except) {
+  int32_t donor = -1;
+  double least = 0;
+  for (size_t e = 0; e < loads.size(); ++e) {
+    if (replica_count[e] < 2 || static_cast<int32_t>(e) == except) continue;
+    const double after = loads[e] / (replica_count[e] - 1);
+    if (donor < 0 || after < least) {
+      donor = static_cast<int32_t>(e);
+      least = after;
+    }
+  }
+  return donor;
+}
+
 namespace {
 
 // Ascending order of this key: per-replica load descending, then replica index.

@@ -51,6 +51,12 @@ extern template double water_fill<double>(std::span<const double>, std::span<int
 std::optional<double> largest_replica_if_optimal(std::span<const double> loads,
                                                  std::span<const int32_t> replica_count);
 
+// The expert that loses least by giving up a replica: the smallest loads[e] /
+// (replica_count[e] - 1) among the experts of two or more replicas other than `except`, the
+// lowest index among equals; -1 if there is none. O(num_experts).
+int32_t cheapest_donor(std::span<const double> loads, std::span<const int32_t> replica_count,
+                       int32_t except);
+
 // Scratch of replicate_in_order(), reused between calls.
 struct ReplicaOrderScratch {
   std::vector<uint32_t> key;     // [num_experts] order_bits of the loads
