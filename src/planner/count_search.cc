@@ -78,15 +78,21 @@ double CountSearch::improve(std::span<const double> expert_loads, int32_t num_ra
         best = trial;
         found = true;
         best_count_ = count_;
+        best_key_.assign(trial_.key.begin(), trial_.key.end());
       }
       ++count_[sz(a)];
       --count_[sz(b)];
     }
     if (!found) break;
     count_ = best_count_;
-    // The same dealing, refined further: never hotter than the quick trial.
-    hottest = plan_counts(expert_loads, num_ranks, num_slots, slack, /*thorough=*/true);
-    std::copy(trial_.key.begin(), trial_.key.end(), phy2log.begin());
+    // The same dealing, refined further (the same swaps as the quick trial, then more: never
+    // hotter; the quick trial stays the fallback all the same).
+    const double refined =
+        plan_counts(expert_loads, num_ranks, num_slots, slack, /*thorough=*/true);
+    const bool take_refined = refined <= best;
+    hottest = take_refined ? refined : best;
+    const auto& key = take_refined ? trial_.key : best_key_;
+    std::copy(key.begin(), key.end(), phy2log.begin());
   }
   return hottest;
 }

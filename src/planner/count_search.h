@@ -41,6 +41,7 @@ class CountSearch {
   std::vector<int32_t> receivers_;   // experts of the hottest rank, heaviest replica first
   std::vector<ItemRun> runs_;        // [num_experts]
   std::vector<int32_t> best_count_;  // [num_experts] counts of the coolest trial of a round
+  std::vector<int32_t> best_key_;    // [num_slots] and its placement
   std::vector<double> rank_load_;    // [num_ranks]
   Packing trial_;
   DealScratch deal_;
