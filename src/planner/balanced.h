@@ -107,6 +107,7 @@ class BalancedPlanner {
   CountSearch count_search_;
   Packing dealt_;                       // the quick global plan's ranks
   std::vector<int32_t> dealt_phy2log_;  // [num_slots] the dealt plan, given better counts
+  bool dealt_ready_ = false;            // whether dealt_ holds this layer's dealt plan
   DealScratch deal_;
 };
 
