@@ -108,6 +108,26 @@ RC_GTEST_PROP(PlanProperty, BalancedIsNeverLessBalancedThanDeepSeekOrTheTarget, 
   }
 }
 
+// With more than 10 slots per rank DeepSeek's packing is the start (it lands closer to the
+// mean than the slack there), so no layer is hotter than DeepSeek's.
+RC_GTEST_PROP(PlanProperty, BalancedWithManySlotsPerRankIsNeverHotterThanDeepSeek, ()) {
+  World w;
+  PlanOptions& o = w.options;
+  o.num_ranks = *rc::gen::inRange(1, 9);
+  const int slots_per_rank = *rc::gen::inRange(11, 41);
+  o.num_slots = o.num_ranks * slots_per_rank;
+  const int num_experts = *rc::gen::inRange(o.num_slots - o.num_slots / 4, o.num_slots + 1);
+  w.loads = LoadMatrix::zeros(*rc::gen::inRange(1, 4), num_experts);
+  for (double& v : w.loads.values) {
+    v = *rc::gen::inRange(0, 8) == 0 ? *rc::gen::inRange(0, 1000000) : *rc::gen::inRange(0, 1000);
+  }
+  const Placement ours = plan_with(w, Policy::kBalanced);
+  const Placement theirs = plan_with(w, Policy::kDeepSeek);
+  for (int l = 0; l < w.loads.num_layers; ++l) {
+    RC_ASSERT(max_over_mean(w.loads, ours, l) <= max_over_mean(w.loads, theirs, l) * (1 + 1e-9));
+  }
+}
+
 RC_GTEST_PROP(PlanProperty, BalancedAvoidsSameRankDuplicates, ()) {
   const World w = random_world();
   const PlanOptions& o = w.options;
