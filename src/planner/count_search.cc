@@ -19,8 +19,8 @@ constexpr size_t kReceivers = 4;
 
 }  // namespace
 
-double CountSearch::plan_counts(std::span<const double> expert_loads, int32_t num_ranks,
-                                int32_t num_slots, double slack, bool thorough) {
+double CountSearch::quick_trial(std::span<const double> expert_loads, int32_t num_ranks,
+                                int32_t num_slots, double slack) {
   runs_.resize(expert_loads.size());
   double largest = 0;
   double total = 0;
@@ -31,12 +31,13 @@ double CountSearch::plan_counts(std::span<const double> expert_loads, int32_t nu
     total += expert_loads[e];
   }
   const int duplicates = deal_runs(runs_, num_ranks, num_slots / num_ranks, trial_, deal_);
+  trial_target_ = std::max(largest, total / num_ranks) * (1 + slack);
   RefineLimits limits;
-  limits.target = std::max(largest, total / num_ranks) * (1 + slack);
+  limits.target = trial_target_;
   limits.max_swaps = kRefineSwapsPerSlot * num_slots;
-  limits.max_pair_swaps = thorough ? kRefinePairSwaps : 0;
-  limits.any_partner = thorough;
-  refine_to_target(trial_, limits, pair_swap_);
+  limits.max_pair_swaps = 0;
+  limits.any_partner = false;
+  trial_swaps_ = refine_to_target(trial_, limits, pair_swap_);
   // Refinement never adds a duplicate: only the dealing's need a look.
   if (duplicates > 0 && count_duplicates(trial_) > 0) return kInfinity;
   return *std::max_element(trial_.load.begin(), trial_.load.end());
@@ -72,27 +73,25 @@ double CountSearch::improve(std::span<const double> expert_loads, int32_t num_ra
       if (a < 0 || expert_loads[sz(a)] / (count_[sz(a)] - 1) >= best) continue;
       --count_[sz(a)];
       ++count_[sz(b)];
-      const double trial =
-          plan_counts(expert_loads, num_ranks, num_slots, slack, /*thorough=*/false);
+      const double trial = quick_trial(expert_loads, num_ranks, num_slots, slack);
       if (trial < best) {
         best = trial;
         found = true;
-        best_count_ = count_;
-        best_key_.assign(trial_.key.begin(), trial_.key.end());
+        best_ = trial_;
+        best_target_ = trial_target_;
+        best_swaps_ = trial_swaps_;
       }
       ++count_[sz(a)];
       --count_[sz(b)];
     }
     if (!found) break;
-    count_ = best_count_;
-    // The same dealing, refined further (the same swaps as the quick trial, then more: never
-    // hotter; the quick trial stays the fallback all the same).
-    const double refined =
-        plan_counts(expert_loads, num_ranks, num_slots, slack, /*thorough=*/true);
-    const bool take_refined = refined <= best;
-    hottest = take_refined ? refined : best;
-    const auto& key = take_refined ? trial_.key : best_key_;
-    std::copy(key.begin(), key.end(), phy2log.begin());
+    // The kept trial refined as a plan would be, from where the quick refinement stopped, within
+    // what is left of the same swap budget (never hotter; adds no duplicate).
+    refine_to_target(
+        best_, {best_target_, kRefineSwapsPerSlot * num_slots - best_swaps_, kRefinePairSwaps},
+        pair_swap_);
+    hottest = *std::max_element(best_.load.begin(), best_.load.end());
+    std::copy(best_.key.begin(), best_.key.end(), phy2log.begin());
   }
   return hottest;
 }

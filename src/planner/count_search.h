@@ -32,18 +32,22 @@ class CountSearch {
                  int max_rounds, double hottest, std::span<int32_t> phy2log);
 
  private:
-  // Deals `count_` into trial_ and refines it (`thorough`: as a plan; else only with the
-  // coldest rank, no pair swaps); returns its hottest rank, +infinity when a duplicate is left.
-  double plan_counts(std::span<const double> expert_loads, int32_t num_ranks, int32_t num_slots,
-                     double slack, bool thorough);
+  // Deals `count_` into trial_ and refines it quickly (the coldest rank as the only swap
+  // partner, no pair swaps), recording its target and swaps in trial_target_ / trial_swaps_;
+  // returns its hottest rank, +infinity when a duplicate is left.
+  double quick_trial(std::span<const double> expert_loads, int32_t num_ranks, int32_t num_slots,
+                     double slack);
 
-  std::vector<int32_t> count_;       // [num_experts] replicas of the plan being improved
-  std::vector<int32_t> receivers_;   // experts of the hottest rank, heaviest replica first
-  std::vector<ItemRun> runs_;        // [num_experts]
-  std::vector<int32_t> best_count_;  // [num_experts] counts of the coolest trial of a round
-  std::vector<int32_t> best_key_;    // [num_slots] and its placement
-  std::vector<double> rank_load_;    // [num_ranks]
+  std::vector<int32_t> count_;      // [num_experts] replicas of the plan being improved
+  std::vector<int32_t> receivers_;  // experts of the hottest rank, heaviest replica first
+  std::vector<ItemRun> runs_;       // [num_experts]
+  std::vector<double> rank_load_;   // [num_ranks]
   Packing trial_;
+  double trial_target_ = 0;  // trial_'s refinement target (its lower bound x (1 + slack))
+  int trial_swaps_ = 0;      // and the swaps its quick refinement made
+  Packing best_;             // the coolest trial of a round, refined further when kept
+  double best_target_ = 0;
+  int best_swaps_ = 0;
   DealScratch deal_;
   PairSwapScratch pair_swap_;
 };
