@@ -16,6 +16,7 @@ ctest --preset release -j "$jobs"
 # Benchmarks are measured in full runs (see README); here they only have to run.
 build/release/bench/eplb_bench --benchmark_min_time=0.01 --benchmark_filter='.' >/dev/null
 build/release/bench/eplb_policy_compare --deployments 5 >/dev/null
+build/release/bench/eplb_policy_compare --deployments 5 --hierarchical --slots-per-rank 2 >/dev/null
 echo "benchmark smoke run: ok"
 
 scripts/test_python.sh

@@ -148,7 +148,28 @@ void BalancedPlanner::plan(std::span<const double> expert_loads, const PlanOptio
   // Hierarchical: the relaxed placement where the strict one costs balance.
   strict_max_ = max_rank_load(expert_loads, phy2log, options.num_ranks, replica_count_, rank_load_);
   relaxed_phy2log_.resize(phy2log.size());
-  const double relaxed_max = relaxed_planner_.plan(expert_loads, options, relaxed_phy2log_);
+  double relaxed_max = relaxed_planner_.plan(expert_loads, options, relaxed_phy2log_);
+  if (relaxed_max > relaxed_planner_.target() && slots_per_rank > 2) {
+    // Missed: the replica counts of a global plan (with its count search) may pack better.
+    const double strict_bound = lower_bound_;  // the global plan below resets these
+    const double strict_max = strict_max_;
+    PlanOptions global = options;
+    global.num_nodes = 1;
+    global.num_groups = 1;
+    global_phy2log_.resize(phy2log.size());
+    plan(expert_loads, global, global_phy2log_);
+    lower_bound_ = strict_bound;
+    strict_max_ = strict_max;
+    global_count_.assign(num_experts, 0);
+    for (int32_t e : global_phy2log_) ++global_count_[sz(e)];
+    retry_phy2log_.resize(phy2log.size());
+    const double retry_max =
+        relaxed_planner_.plan(expert_loads, options, retry_phy2log_, global_count_);
+    if (retry_max < relaxed_max) {
+      relaxed_max = retry_max;
+      relaxed_phy2log_.swap(retry_phy2log_);
+    }
+  }
   const double mean =
       std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / options.num_ranks;
   if (strict_max_ > relaxed_max + options.relax_threshold * mean) {

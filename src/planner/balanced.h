@@ -33,7 +33,9 @@
 //
 // With nodes and groups (hierarchical) and Topology::kRelaxed, a relaxed placement
 // (topology.h) is planned too and taken when the strict one's hottest rank is more than
-// PlanOptions::relax_threshold (in mean rank loads) hotter.
+// PlanOptions::relax_threshold (in mean rank loads) hotter. Where the relaxed placement misses
+// its target with three or more slots per rank, it is planned again with the replica counts of
+// a global plan (which has the count search), and the cooler of the two is kept.
 #pragma once
 
 #include <cstdint>
@@ -88,6 +90,9 @@ class BalancedPlanner {
   DeepSeekPlanner deepseek_;
   RelaxedPlanner relaxed_planner_;
   std::vector<int32_t> relaxed_phy2log_;  // [num_slots]
+  std::vector<int32_t> global_phy2log_;   // [num_slots] a global plan, for its replica counts
+  std::vector<int32_t> global_count_;     // [num_experts] its replica counts
+  std::vector<int32_t> retry_phy2log_;    // [num_slots] the relaxed plan with those counts
   std::vector<int32_t> replica_count_;    // [num_experts]
   std::vector<double> replica_load_;      // [num_experts] tokens per replica
   std::vector<int32_t> stamp_;            // [num_experts] scratch of the duplicate scan

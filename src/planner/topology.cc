@@ -37,7 +37,7 @@ double cross_node_share(std::span<const double> expert_loads, std::span<const in
 }
 
 double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOptions& options,
-                            std::span<int32_t> phy2log) {
+                            std::span<int32_t> phy2log, std::span<const int32_t> replica_counts) {
   const auto num_experts = static_cast<int32_t>(expert_loads.size());
   const int32_t num_nodes = options.num_nodes;
   const int32_t num_groups = options.num_groups;
@@ -67,8 +67,12 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
 
   // 2. Replica counts over the whole layer.
   replica_count_.resize(sz(num_experts));
-  extra_expert_.resize(sz(options.num_slots - num_experts));
-  water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
+  if (replica_counts.empty()) {
+    extra_expert_.resize(sz(options.num_slots - num_experts));
+    water_fill<double>(expert_loads, replica_count_, extra_expert_, water_fill_);
+  } else {
+    std::copy(replica_counts.begin(), replica_counts.end(), replica_count_.begin());
+  }
 
   // 3. Every replica at home, then the surplus of crowded nodes to nodes with free slots.
   away_.assign(sz(num_experts) * sz(num_nodes), 0);
@@ -178,6 +182,7 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
   }
   for (int32_t e = 0; e < num_experts; ++e) bound = std::max(bound, replica_load(e));
   const double target = bound * (1 + options.balance_slack);
+  target_ = target;
   double hottest = 0;
   for (int32_t n = 0; n < num_nodes; ++n) {
     runs_.clear();
@@ -201,6 +206,21 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
     std::copy(packing_.key.begin(), packing_.key.end(),
               phy2log.begin() + static_cast<ptrdiff_t>(sz(n) * sz(slots_per_node)));
     hottest = std::max(hottest, node_hottest);
+  }
+  if (hottest > target) {
+    // 5. A node's replicas could not reach the target on its ranks: swaps between the ranks of
+    // any nodes, the whole layer as one packing (refine.h), cross nodes too.
+    packing_.reset(options.num_ranks, slots_per_rank);
+    for (size_t s = 0; s < phy2log.size(); ++s) {
+      packing_.key[s] = phy2log[s];
+      packing_.weight[s] = replica_load(phy2log[s]);
+    }
+    for (int32_t r = 0; r < options.num_ranks; ++r) packing_.update_load(r);
+    packing_.sort_items();
+    refine_to_target(packing_, {target, kRefineSwapsPerSlot * options.num_slots, kRefinePairSwaps},
+                     pair_swap_);
+    std::copy(packing_.key.begin(), packing_.key.end(), phy2log.begin());
+    hottest = *std::max_element(packing_.load.begin(), packing_.load.end());
   }
   return hottest;
 }

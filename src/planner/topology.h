@@ -13,9 +13,12 @@
 //      free slots, the least loaded first;
 //   4. each node deals its replicas to its ranks (deal.h) and refines them (refine_to_target());
 //      where that misses the target or keeps a duplicate, longest first on distinct ranks and
-//      refined instead.
-// Only replicas of experts that keep a replica at home cross nodes, unless a node has nothing
-// else to give (then its lightest experts move whole).
+//      refined instead;
+//   5. where a node still misses the target (its replicas do not pack well on its ranks: few
+//      slots per rank, heavy replicas), the same refinement over all ranks of the layer, so
+//      that swaps may cross nodes.
+// Steps 3-4 move only replicas of experts that keep a replica at home across nodes, unless a
+// node has nothing else to give (then its lightest experts move whole); step 5 may move any.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +45,14 @@ double cross_node_share(std::span<const double> expert_loads, std::span<const in
 class RelaxedPlanner {
  public:
   // `expert_loads` [num_experts] -> `phy2log` [num_slots]; options checked, with num_nodes > 1
-  // and num_groups % num_nodes == 0. Returns the hottest rank's tokens (even routing).
+  // and num_groups % num_nodes == 0. `replica_counts` [num_experts] (each >= 1, summing to
+  // num_slots) replaces step 2's water-filling when given. Returns the hottest rank's tokens
+  // (even routing).
   double plan(std::span<const double> expert_loads, const PlanOptions& options,
-              std::span<int32_t> phy2log);
+              std::span<int32_t> phy2log, std::span<const int32_t> replica_counts = {});
+  // The last plan()'s refinement target: its lower bound (the largest replica, the hottest
+  // node's mean rank load) times 1 + balance_slack.
+  double target() const { return target_; }
 
  private:
   std::vector<ItemRun> runs_;
@@ -61,6 +69,7 @@ class RelaxedPlanner {
   std::vector<int32_t> node_slots_;  // [num_nodes]
   std::vector<double> node_load_;    // [num_nodes]
   std::vector<int32_t> away_;        // [num_experts x num_nodes] replicas of e on node n
+  double target_ = 0;
 };
 
 }  // namespace eplb::planner
