@@ -15,6 +15,9 @@
 // standard deviations per expert (slack for volatile experts), and score it in-sample and on
 // the next window.
 //
+// The DeepSeek-V3 trace is also re-planned with 4 nodes x 8 groups (relaxed topology), with the
+// cross-node share (tokens served off their group's main node, mean over layers and re-plans).
+//
 // Run: eplb_replan_curve [--window STEPS] [--workloads DIR]
 #include <chrono>
 #include <cmath>
@@ -28,6 +31,7 @@
 #include "eplb/error.h"
 #include "eplb/load_reader.h"
 #include "eplb/planner.h"
+#include "planner/topology.h"
 
 namespace {
 
@@ -37,6 +41,8 @@ struct Trace {
   int num_steps;
   int num_ranks;
   int num_slots;
+  int num_nodes = 1;  // > 1: hierarchical, with a cross-node column and no robustness rows
+  int num_groups = 1;
 };
 
 double mean_balance(const eplb::LoadMatrix& loads, const eplb::Placement& placement) {
@@ -49,9 +55,26 @@ struct Row {
   double fresh = 0;    // fresh plan's in-sample max/mean
   double next = 0;     // next-window max/mean
   double plan_ms = 0;
+  double cross_node = 0;  // share of tokens served off their group's main node (hierarchical)
   int plans = 0;
   int next_plans = 0;
 };
+
+// Mean over layers of the share of tokens `p` serves off their group's main node.
+double mean_cross_node_share(const eplb::LoadMatrix& loads, const eplb::Placement& p, int num_nodes,
+                             int num_groups) {
+  double sum = 0;
+  std::vector<double> weight(static_cast<size_t>(p.num_slots));
+  for (int l = 0; l < loads.num_layers; ++l) {
+    const std::vector<int> count = p.replica_count(l);
+    const auto phy2log = p.layer_phy2log(l);
+    for (size_t s = 0; s < weight.size(); ++s) {
+      weight[s] = 1.0 / count[static_cast<size_t>(phy2log[s])];
+    }
+    sum += eplb::planner::cross_node_share(loads.layer(l), phy2log, weight, num_nodes, num_groups);
+  }
+  return sum / loads.num_layers;
+}
 
 // eplb::plan, its wall time in `ms`.
 eplb::Placement timed_plan(const eplb::LoadMatrix& loads, const eplb::PlanOptions& options,
@@ -62,11 +85,13 @@ eplb::Placement timed_plan(const eplb::LoadMatrix& loads, const eplb::PlanOption
   return p;
 }
 
-void print_row(const std::string& knob, const Row& r) {
-  std::printf("| %-28s | %6.2f | %8.5f | %8.5f | %+8.5f | %8.5f | %7.3f |\n", knob.c_str(),
+void print_row(const std::string& knob, const Row& r, bool hierarchical) {
+  std::printf("| %-28s | %6.2f | %8.5f | %8.5f | %+8.5f | %8.5f | %7.3f |", knob.c_str(),
               100 * r.moved / r.plans, r.balance / r.plans, r.fresh / r.plans,
               (r.balance - r.fresh) / r.plans, r.next_plans > 0 ? r.next / r.next_plans : 0.0,
               r.plan_ms / r.plans);
+  if (hierarchical) std::printf(" %6.2f |", 100 * r.cross_node / r.plans);
+  std::printf("\n");
 }
 
 }  // namespace
@@ -93,6 +118,8 @@ int main(int argc, char** argv) {
   const Trace traces[] = {
       {"deepseek-v3-trace-s105 288/32", "deepseek-v3-trace-s105.npy", 200, 32, 288},
       {"qwen3-30b-trace-s106 144/8", "qwen3-30b-trace-s106.npy", 300, 8, 144},
+      {"deepseek-v3-trace-s105 288/32, 4 nodes x 8 groups", "deepseek-v3-trace-s105.npy", 200, 32,
+       288, 4, 8},
   };
   struct Knob {
     const char* name;
@@ -118,12 +145,15 @@ int main(int argc, char** argv) {
       eplb::PlanOptions options;
       options.num_ranks = trace.num_ranks;
       options.num_slots = trace.num_slots;
+      options.num_nodes = trace.num_nodes;
+      options.num_groups = trace.num_groups;
+      const bool hierarchical = trace.num_nodes > 1;
       const auto num_cells = static_cast<double>(windows[0].num_layers) * trace.num_slots;
       std::printf("\n%s, windows of %d steps (%zu windows, %d layers)\n\n", trace.name, window,
                   windows.size(), windows[0].num_layers);
-      std::printf("| %-28s | %6s | %8s | %8s | %8s | %8s | %7s |\n", "knob", "moved%", "balance",
-                  "fresh", "delta", "next", "plan_ms");
-      std::printf("|---|---|---|---|---|---|---|\n");
+      std::printf("| %-28s | %6s | %8s | %8s | %8s | %8s | %7s |%s\n", "knob", "moved%", "balance",
+                  "fresh", "delta", "next", "plan_ms", hierarchical ? " cross% |" : "");
+      std::printf("|---|---|---|---|---|---|---|%s\n", hierarchical ? "---|" : "");
       // Fresh plans of every window, for reference.
       std::vector<eplb::Placement> fresh;
       for (const auto& w : windows) fresh.push_back(eplb::plan(w, options));
@@ -134,6 +164,9 @@ int main(int argc, char** argv) {
         r.moved += static_cast<double>(eplb::count_moved_slots(before, p)) / num_cells;
         r.balance += mean_balance(windows[t], p);
         r.fresh += mean_balance(windows[t], fresh[t]);
+        if (hierarchical) {
+          r.cross_node += mean_cross_node_share(windows[t], p, trace.num_nodes, trace.num_groups);
+        }
         if (t + 1 < windows.size()) {
           r.next += mean_balance(windows[t + 1], p);
           ++r.next_plans;
@@ -143,7 +176,7 @@ int main(int argc, char** argv) {
       {
         Row r;
         for (size_t t = 1; t < windows.size(); ++t) score(r, t, fresh[t], fresh[t - 1], 0);
-        print_row("fresh plan each window", r);
+        print_row("fresh plan each window", r, hierarchical);
       }
       for (const Knob& knob : knobs) {
         eplb::PlanOptions o = options;
@@ -157,8 +190,9 @@ int main(int argc, char** argv) {
           score(r, t, next, current, ms);
           current = std::move(next);
         }
-        print_row(knob.name, r);
+        print_row(knob.name, r, hierarchical);
       }
+      if (hierarchical) continue;  // the robustness rows are the global trace's
       // Robustness: fresh plans from other loads than the window's own; `planning_loads(t)`
       // fills `loads` for window t.
       auto fresh_from = [&](const std::string& name, auto&& planning_loads) {
@@ -170,7 +204,7 @@ int main(int argc, char** argv) {
           const eplb::Placement p = timed_plan(loads, options, nullptr, ms);
           score(r, t, p, fresh[t - 1], ms);
         }
-        print_row(name, r);
+        print_row(name, r, hierarchical);
       };
       // A decayed sum of past windows.
       for (double decay : {0.5, 0.8}) {

@@ -6,6 +6,7 @@
 
 #include "planner/keep_current.h"
 #include "planner/rank_load.h"
+#include "planner/topology.h"
 
 namespace eplb::planner {
 namespace {
@@ -13,6 +14,23 @@ namespace {
 size_t sz(int32_t n) { return static_cast<size_t>(n); }
 
 constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
+
+// Replicas that `a` and `b` (same length) have in common, as multisets. `tally`
+// [num_experts] is zero on entry and on return; `row` is scratch of a.size().
+int32_t common_replicas(std::span<const int32_t> a, std::span<const int32_t> b,
+                        std::vector<int32_t>& tally, std::vector<int32_t>& row) {
+  for (int32_t e : b) ++tally[sz(e)];
+  int32_t common = 0;
+  for (size_t k = 0; k < a.size(); ++k) {
+    int32_t& left = tally[sz(a[k])];
+    row[k] = left > 0;
+    left -= row[k];
+    common += row[k];
+  }
+  for (size_t k = 0; k < a.size(); ++k) tally[sz(a[k])] += row[k];
+  for (int32_t e : b) --tally[sz(e)];
+  return common;
+}
 
 }  // namespace
 
@@ -25,14 +43,10 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   matched_.resize(phy2log.size());
   tally_.assign(expert_loads.size(), 0);
   if (hierarchical) {
-    // The relabelled fresh plan, if the budget allows it; else the current placement.
-    fresh_.plan(expert_loads, options, fresh_phy2log_);
-    const int64_t matched_moves =
-        match_fresh(current, num_ranks, options.num_nodes, matched_, budget);
-    const auto& best = matched_moves <= budget ? std::span<const int32_t>(matched_) : current;
-    std::copy(best.begin(), best.end(), phy2log.begin());
+    plan_hierarchical(expert_loads, options, current, phy2log, budget);
     return;
   }
+  nodes_.slots_per_node = 0;
   const double mean = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
   // First goal: what a fresh plan aims for (the lower bound within balance_slack), without
   // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
@@ -67,6 +81,71 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   std::copy(best.begin(), best.end(), phy2log.begin());
 }
 
+void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
+                                           const PlanOptions& options,
+                                           std::span<const int32_t> current,
+                                           std::span<int32_t> phy2log, int64_t budget) {
+  const int32_t num_ranks = options.num_ranks;
+  const int32_t num_nodes = options.num_nodes;
+  const double total = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0);
+  // The goal: what a fresh plan aims for (the lower bound within balance_slack), or its hottest
+  // rank where that is above, plus the tolerance.
+  const double mean = total / num_ranks;
+  const double aim =
+      std::max(mean, largest_replica_bound(expert_loads, current)) * (1 + options.balance_slack);
+  fresh_.plan(expert_loads, options, fresh_phy2log_);
+  const double fresh_max = max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
+  const double goal = (std::max(aim, fresh_max) + options.move_tolerance * mean) * (1 + 1e-12);
+  // The off-home budget: what the fresh plan serves off its groups' main nodes (or, raised in
+  // search(), what the current placement does).
+  weights_.resize(current.size());
+  for (size_t s = 0; s < current.size(); ++s) weights_[s] = 1.0 / count_[sz(fresh_phy2log_[s])];
+  nodes_.budget =
+      cross_node_share(expert_loads, fresh_phy2log_, weights_, num_nodes, options.num_groups) *
+      total;
+  nodes_.slots_per_node = current.size() / sz(num_nodes);
+  nodes_.group_size = static_cast<int32_t>(expert_loads.size()) / options.num_groups;
+  set_homes(expert_loads, current, num_nodes);
+  const bool reached = search(expert_loads, current, num_ranks, goal, budget);
+  // The fresh plan with ranks matched within their node where the search failed or moved much.
+  bool take_matched = false;
+  if (!reached || moves_ > static_cast<int64_t>(phy2log.size()) / 4) {
+    const int64_t limit = reached ? std::min(budget, moves_ - 1) : budget;
+    take_matched = match_fresh(current, num_ranks, num_nodes, matched_, limit) <= limit;
+  }
+  const auto& best = take_matched ? matched_ : q_;
+  std::copy(best.begin(), best.end(), phy2log.begin());
+}
+
+void IncrementalPlanner::set_homes(std::span<const double> expert_loads,
+                                   std::span<const int32_t> current, int32_t num_nodes) {
+  const size_t num_groups = expert_loads.size() / sz(nodes_.group_size);
+  count_.assign(expert_loads.size(), 0);
+  for (int32_t e : current) ++count_[sz(e)];
+  group_node_.assign(num_groups * sz(num_nodes), 0.0);
+  for (size_t s = 0; s < current.size(); ++s) {
+    const auto e = sz(current[s]);
+    group_node_[e / sz(nodes_.group_size) * sz(num_nodes) + s / nodes_.slots_per_node] +=
+        expert_loads[e] / count_[e];
+  }
+  nodes_.home.resize(num_groups);
+  for (size_t g = 0; g < num_groups; ++g) {
+    const auto first = group_node_.begin() + static_cast<ptrdiff_t>(g * sz(num_nodes));
+    nodes_.home[g] = static_cast<int32_t>(std::max_element(first, first + num_nodes) - first);
+  }
+}
+
+bool IncrementalPlanner::off_home(size_t slot, int32_t e) const {
+  return static_cast<size_t>(nodes_.home[sz(e / nodes_.group_size)]) !=
+         slot / nodes_.slots_per_node;
+}
+
+double IncrementalPlanner::off_home_tokens() const {
+  double tokens = 0;
+  for (size_t s = 0; s < q_.size(); ++s) tokens += off_home(s, q_[s]) ? weight_[s] : 0.0;
+  return tokens;
+}
+
 double IncrementalPlanner::largest_replica_bound(std::span<const double> expert_loads,
                                                  std::span<const int32_t> current) {
   // The current counts are often water-filling's already (they were, for the loads the
@@ -83,51 +162,59 @@ double IncrementalPlanner::largest_replica_bound(std::span<const double> expert_
 int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_t num_ranks,
                                         int32_t num_nodes, std::span<int32_t> out, int64_t limit) {
   const size_t slots_per_rank = current.size() / sz(num_ranks);
+  const size_t slots_per_node = current.size() / sz(num_nodes);
   const int32_t ranks_per_node = num_ranks / num_nodes;
   const auto rpn = sz(ranks_per_node);
-  overlap_.resize(sz(num_nodes) * rpn * rpn);
-  column_.resize(rpn);
-  row_.resize(slots_per_rank);
-  // overlap_[node, i, j]: replicas fresh rank i and current rank j of the node have in common
-  // (multisets). A matching keeps at most each current rank's best overlap.
+  const std::span<const int32_t> fresh = fresh_phy2log_;
+  auto rank_of = [&](std::span<const int32_t> p, size_t r) {
+    return p.subspan(r * slots_per_rank, slots_per_rank);
+  };
+  row_.resize(slots_per_node);
+  // A relabelling keeps at most each current rank's best overlap with a fresh rank.
   int64_t most_kept = 0;
-  for (int32_t node = 0; node < num_nodes; ++node) {
-    const size_t first_rank = sz(node) * rpn;
-    int32_t* overlap = overlap_.data() + sz(node) * rpn * rpn;
-    for (size_t j = 0; j < rpn; ++j) {
-      const auto now = current.subspan((first_rank + j) * slots_per_rank, slots_per_rank);
-      for (int32_t e : now) ++tally_[sz(e)];
-      int32_t best = 0;
-      for (size_t i = 0; i < rpn; ++i) {
-        const auto next = std::span<const int32_t>(fresh_phy2log_)
-                              .subspan((first_rank + i) * slots_per_rank, slots_per_rank);
-        int32_t common = 0;
-        for (size_t k = 0; k < slots_per_rank; ++k) {
-          int32_t& left = tally_[sz(next[k])];
-          row_[k] = left > 0;
-          left -= row_[k];
-          common += row_[k];
-        }
-        for (size_t k = 0; k < slots_per_rank; ++k) tally_[sz(next[k])] += row_[k];
-        overlap[i * rpn + j] = common;
-        best = std::max(best, common);
-      }
-      most_kept += best;
-      for (int32_t e : now) --tally_[sz(e)];
+  for (size_t j = 0; j < sz(num_ranks); ++j) {
+    int32_t best = 0;
+    for (size_t i = 0; i < sz(num_ranks); ++i) {
+      best = std::max(best, common_replicas(rank_of(fresh, i), rank_of(current, j), tally_, row_));
     }
+    most_kept += best;
   }
   const auto num_slots = static_cast<int64_t>(current.size());
   if (num_slots - most_kept > limit) return num_slots - most_kept;  // cannot fit: no matching
-  for (int32_t node = 0; node < num_nodes; ++node) {
-    const size_t first_rank = sz(node) * rpn;
-    max_weight_assignment(
-        std::span<const int32_t>(overlap_).subspan(sz(node) * rpn * rpn, rpn * rpn), ranks_per_node,
-        column_, assignment_);
+  // Nodes first (the fresh plan's node labels are arbitrary): fresh node n goes to current
+  // node node_of_[n], the matching that keeps the most replicas on their node.
+  node_of_.resize(sz(num_nodes));
+  if (num_nodes > 1) {
+    overlap_.resize(sz(num_nodes) * sz(num_nodes));
+    for (size_t n = 0; n < sz(num_nodes); ++n) {
+      for (size_t m = 0; m < sz(num_nodes); ++m) {
+        overlap_[n * sz(num_nodes) + m] =
+            common_replicas(fresh.subspan(n * slots_per_node, slots_per_node),
+                            current.subspan(m * slots_per_node, slots_per_node), tally_, row_);
+      }
+    }
+    max_weight_assignment(overlap_, num_nodes, node_of_, assignment_);
+  } else {
+    node_of_[0] = 0;
+  }
+  // Then the ranks of each pair of nodes.
+  overlap_.resize(rpn * rpn);
+  column_.resize(rpn);
+  for (size_t n = 0; n < sz(num_nodes); ++n) {
+    const size_t fresh_first = n * rpn;
+    const size_t current_first = sz(node_of_[n]) * rpn;
     for (size_t i = 0; i < rpn; ++i) {
-      std::copy_n(
-          fresh_phy2log_.begin() + static_cast<ptrdiff_t>((first_rank + i) * slots_per_rank),
-          slots_per_rank,
-          out.begin() + static_cast<ptrdiff_t>((first_rank + sz(column_[i])) * slots_per_rank));
+      for (size_t j = 0; j < rpn; ++j) {
+        overlap_[i * rpn + j] = common_replicas(rank_of(fresh, fresh_first + i),
+                                                rank_of(current, current_first + j), tally_, row_);
+      }
+    }
+    max_weight_assignment(overlap_, ranks_per_node, column_, assignment_);
+    for (size_t i = 0; i < rpn; ++i) {
+      const auto from = rank_of(fresh, fresh_first + i);
+      std::copy(
+          from.begin(), from.end(),
+          out.begin() + static_cast<ptrdiff_t>((current_first + sz(column_[i])) * slots_per_rank));
     }
   }
   keep_current_slots(out, current, static_cast<int32_t>(slots_per_rank), tally_, row_);
@@ -149,6 +236,7 @@ void IncrementalPlanner::recount(std::span<const double> expert_loads, int32_t n
   sorted_.resize(q_.size());
   std::iota(sorted_.begin(), sorted_.end(), 0);
   for (size_t r = 0; r < sz(num_ranks); ++r) refresh_rank(r);
+  if (nodes_.slots_per_node > 0) nodes_.off_home = off_home_tokens();
 }
 
 void IncrementalPlanner::refresh_rank(size_t r) {
@@ -184,6 +272,8 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   current_ = current;
   moves_ = 0;
   recount(expert_loads, num_ranks);
+  const bool limit_off_home = nodes_.slots_per_node > 0;
+  if (limit_off_home) nodes_.budget = std::max(nodes_.budget, nodes_.off_home) * (1 + 1e-9);
   auto replica = [&](size_t e) { return expert_loads[e] / count_[e]; };
   auto on_rank = [&](size_t r, int32_t e) {
     const auto first = q_.begin() + static_cast<ptrdiff_t>(r * slots_per_rank);
@@ -196,21 +286,60 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
   // Hands a slot of the expert that loses least by giving one up to expert b, on the coolest
   // rank without b (and not `avoid`); returns whether it did. One moved slot (or one undone).
   auto hand_over = [&](int32_t b, size_t avoid) {
-    const int32_t a = cheapest_donor(expert_loads, count_, b);
-    if (a < 0 || expert_loads[sz(a)] / (count_[sz(a)] - 1) >= replica(sz(b))) return false;
-    size_t slot = num_slots;
-    for (size_t s = 0; s < num_slots; ++s) {
-      const size_t r = s / slots_per_rank;
-      if (q_[s] != a || r == avoid || on_rank(r, b)) continue;
-      if (slot == num_slots || load_[r] < load_[slot / slots_per_rank]) slot = s;
+    // Gives a slot of donor a to b: the coolest rank with a and without b; with nodes, if that
+    // serves too much off home, the coolest such rank on b's home node.
+    auto from = [&](int32_t a) {
+      size_t slot = num_slots;
+      size_t home_slot = num_slots;
+      for (size_t s = 0; s < num_slots; ++s) {
+        const size_t r = s / slots_per_rank;
+        if (q_[s] != a || r == avoid || on_rank(r, b)) continue;
+        if (slot == num_slots || load_[r] < load_[slot / slots_per_rank]) slot = s;
+        if (limit_off_home && !off_home(s, b) &&
+            (home_slot == num_slots || load_[r] < load_[home_slot / slots_per_rank])) {
+          home_slot = s;
+        }
+      }
+      auto give = [&](size_t at) {
+        const int64_t delta = (b != current[at]) - (a != current[at]);
+        if (moves_ + delta > budget) return false;
+        q_[at] = b;
+        moves_ += delta;
+        recount(expert_loads, num_ranks);
+        if (limit_off_home && nodes_.off_home > nodes_.budget) {
+          q_[at] = a;
+          moves_ -= delta;
+          recount(expert_loads, num_ranks);
+          return false;
+        }
+        return true;
+      };
+      return slot != num_slots &&
+             (give(slot) || (home_slot != num_slots && home_slot != slot && give(home_slot)));
+    };
+    // A donor must lose less than b gains: after giving one up, below b's replica now.
+    auto worth = [&](int32_t a) {
+      return a >= 0 && expert_loads[sz(a)] / (count_[sz(a)] - 1) < replica(sz(b));
+    };
+    const int32_t cheapest = cheapest_donor(expert_loads, count_, b);
+    if (!worth(cheapest)) return false;
+    if (from(cheapest)) return true;
+    // That donor has no slot to give (each of its ranks holds b, or the limits): the others
+    // that are worth it, the one that loses least first (lowest index among equals).
+    donors_.clear();
+    for (size_t e = 0; e < count_.size(); ++e) {
+      const auto a = static_cast<int32_t>(e);
+      if (count_[e] > 1 && a != b && a != cheapest && worth(a)) donors_.push_back(a);
     }
-    if (slot == num_slots) return false;
-    const int64_t delta = (b != current[slot]) - (a != current[slot]);
-    if (moves_ + delta > budget) return false;
-    q_[slot] = b;
-    moves_ += delta;
-    recount(expert_loads, num_ranks);
-    return true;
+    std::sort(donors_.begin(), donors_.end(), [&](int32_t x, int32_t y) {
+      const double lx = expert_loads[sz(x)] / (count_[sz(x)] - 1);
+      const double ly = expert_loads[sz(y)] / (count_[sz(y)] - 1);
+      return lx < ly || (lx == ly && x < y);
+    });
+    for (int32_t a : donors_) {
+      if (from(a)) return true;
+    }
+    return false;
   };
 
   // Replica counts where they must change: no replica may be above the goal.
@@ -239,6 +368,7 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     double hot = std::numeric_limits<double>::infinity();
     size_t i = 0;
     size_t j = 0;
+    double off_home = 0;  // change of the tokens served off home (with nodes)
   };
   auto better = [](const Choice& x, const Choice& y) {
     if (x.fits != y.fits) return x.fits;
@@ -288,13 +418,18 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       c.delta = (a != current[j]) + (b != current[i]) - (a != current[i]) - (b != current[j]);
       c.i = i;
       c.j = j;
+      if (limit_off_home && i / nodes_.slots_per_node != j / nodes_.slots_per_node) {
+        c.off_home = (off_home(j, a) - off_home(i, a)) * weight_[i] +
+                     (off_home(i, b) - off_home(j, b)) * weight_[j];
+      }
       return c;
     };
-    // Whether that swap is allowed: within the budget, no expert beside itself.
+    // Whether that swap is allowed: within the budgets, no expert beside itself.
     auto allowed = [&](const Choice& c, size_t q) {
       const int32_t a = q_[c.i];
       const int32_t b = q_[c.j];
-      return moves_ + c.delta <= budget && a != b && !on_rank(q, a) && !on_rank(h, b);
+      return moves_ + c.delta <= budget && a != b && !on_rank(q, a) && !on_rank(h, b) &&
+             (c.off_home <= 0 || nodes_.off_home + c.off_home <= nodes_.budget);
     };
 
     // The coolest allowed swap: for each item x of h, the partners of q nearest x - gap / 2
@@ -377,6 +512,7 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       std::swap(q_[best.i], q_[best.j]);
       std::swap(weight_[best.i], weight_[best.j]);
       moves_ += best.delta;
+      nodes_.off_home += best.off_home;
       refresh_rank(h);
       refresh_rank(best.j / slots_per_rank);
       reposition(h);

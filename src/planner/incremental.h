@@ -18,9 +18,14 @@
 //      replicas in place (a maximum-weight matching of ranks), when that fits the budget; that
 //      plan is also taken when the search moved more than a quarter of the slots and it
 //      moves fewer.
-// With nodes and groups (hierarchical), only the relabelled fresh plan is used, ranks matched
-// within their node, or the current placement unchanged when that plan moves more than
-// max_moves slots. Moves are counted per slot (phy2log[s] != current[s]).
+// With nodes and groups (hierarchical), a fresh plan (strict or relaxed, as
+// PlanOptions::topology makes it) is always made: the goal is the higher of its hottest rank
+// and the aim above, plus the tolerance, and the search keeps groups on their nodes: a swap or
+// hand-over may not raise the tokens served off their group's home node (the node serving most
+// of the group in `current`) above what the current placement or the fresh plan serves off
+// their groups' main nodes, whichever is more. The fallback is the same, with the fresh plan's
+// nodes matched to the current ones first (its node labels are arbitrary), then the ranks
+// within each pair of nodes. Moves are counted per slot (phy2log[s] != current[s]).
 #pragma once
 
 #include <cstdint>
@@ -47,21 +52,47 @@ class IncrementalPlanner {
   // from the current placement's counts when they are optimal, else by water-filling.
   double largest_replica_bound(std::span<const double> expert_loads,
                                std::span<const int32_t> current);
-  // The fresh plan in fresh_ with its ranks relabelled to keep the most of `current` in
-  // place -> `out` [num_slots]. Returns the moved slots; when no relabelling can move `limit`
-  // or fewer (each current rank keeping at most its best overlap), returns a count above
-  // `limit` and leaves `out` alone (the O(ranks^3) matching skipped).
+  // The fresh plan in fresh_ with its nodes, then the ranks of each node, relabelled to keep
+  // the most of `current` in place -> `out` [num_slots]. Returns the moved slots; when no
+  // relabelling can move `limit` or fewer (each current rank keeping at most its best overlap),
+  // returns a count above `limit` and leaves `out` alone (the O(ranks^3) matching skipped).
   int64_t match_fresh(std::span<const int32_t> current, int32_t num_ranks, int32_t num_nodes,
                       std::span<int32_t> out, int64_t limit);
-  // Searches from `current` (steps 2-3) in q_; returns whether the goal was reached.
+  // Searches from `current` (steps 2-3) in q_; returns whether the goal was reached. With
+  // nodes_.slots_per_node > 0, within nodes_.budget tokens off home
+  // (raised first to what `current` serves off home).
   bool search(std::span<const double> expert_loads, std::span<const int32_t> current,
               int32_t num_ranks, double goal, int64_t budget);
+  // The hierarchical re-plan: the fresh plan sets the goal and the off-home budget.
+  void plan_hierarchical(std::span<const double> expert_loads, const PlanOptions& options,
+                         std::span<const int32_t> current, std::span<int32_t> phy2log,
+                         int64_t budget);
   // Replica counts, weights, rank loads and sorted_ of q_ from scratch.
   void recount(std::span<const double> expert_loads, int32_t num_ranks);
   // Rank r's load, moved_on_ and sorted_ range after its slots changed.
   void refresh_rank(size_t r);
 
+  // Hierarchical re-plans: tokens served off their group's home node.
+  struct NodeLimit {
+    size_t slots_per_node = 0;  // 0: a global re-plan, no limit
+    int32_t group_size = 0;     // experts per group
+    std::vector<int32_t> home;  // [num_groups] the node serving most of the group in current
+    double budget = 0;          // tokens q_ may serve off their home node
+    double off_home = 0;        // tokens q_ serves off their home node
+  };
+  // nodes_.home from `current`: each group's home is the node serving most of its tokens
+  // (even split over replicas; the lowest node among equals).
+  void set_homes(std::span<const double> expert_loads, std::span<const int32_t> current,
+                 int32_t num_nodes);
+  // Tokens q_ serves off their group's home node (nodes_.home), from weight_.
+  double off_home_tokens() const;
+  // Whether slot `slot` of q_ is off the home node of expert `e`'s group.
+  bool off_home(size_t slot, int32_t e) const;
+
   BalancedPlanner fresh_;
+  NodeLimit nodes_;
+  std::vector<double> group_node_;    // [num_groups, num_nodes] scratch of set_homes()
+  std::vector<double> weights_;       // [num_slots] scratch: routing weights for cross_node_share
   std::vector<int32_t> bound_count_;  // [num_experts] water-filling replica counts
   std::vector<int32_t> bound_extra_;  // [num_slots - num_experts] scratch of water_fill
   WaterFillScratch<double> bound_scratch_;
@@ -69,6 +100,7 @@ class IncrementalPlanner {
   std::vector<int32_t> matched_;        // [num_slots]
   std::vector<int32_t> q_;              // [num_slots] the search's placement
   std::vector<int32_t> before_;         // [num_slots] q_ before a tentative hand-over
+  std::vector<int32_t> donors_;         // experts that may give a slot up, scratch
   std::vector<int32_t> count_;          // [num_experts]
   std::vector<double> load_;            // [num_ranks]
   std::vector<double> weight_;          // [num_slots] tokens of each replica of q_
@@ -78,7 +110,8 @@ class IncrementalPlanner {
   std::vector<int32_t> moved_on_;       // [num_ranks] slots of q_ that differ from current_
   std::vector<size_t> h_moved_;         // slots of the hottest rank that differ from current
   int64_t moves_ = 0;                   // slots of q_ that differ from current
-  std::vector<int32_t> overlap_;        // [num_nodes, ranks_per_node, ranks_per_node]
+  std::vector<int32_t> overlap_;        // [num_nodes, num_nodes], then [ranks_per_node]^2
+  std::vector<int32_t> node_of_;        // [num_nodes] current node of each fresh node
   std::vector<int32_t> column_;         // [ranks_per_node]
   std::vector<int32_t> tally_;          // [num_experts] scratch, zero between uses
   std::vector<int32_t> row_;

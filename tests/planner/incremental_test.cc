@@ -9,6 +9,7 @@
 
 #include "planner/assignment.h"
 #include "planner/rank_load.h"
+#include "planner/topology.h"
 
 namespace eplb::planner {
 namespace {
@@ -65,6 +66,38 @@ TEST(Incremental, MovesFewSlotsWhenOneExpertHeatsUp) {
   incremental.plan(after, toy(1, 0), current, next);
   EXPECT_LE(moved(current, next), 1);
   EXPECT_LE(hottest(after, next), hottest(after, current));
+}
+
+TEST(Incremental, HierarchicalReplansMoveFewSlots) {
+  // 16 experts in 4 groups of 4 on 2 nodes of 2 ranks x 6 slots (24 slots). Planned for
+  // uniform loads of 6: groups 0 and 2 on node 0, 1 and 3 on node 1, experts 0-7 twice. Then
+  // expert 0 triples: node 0 carries 60 tokens of 108. One slot fixes it: expert 0's third
+  // replica takes the second slot of a group-1 expert on node 1, and every rank carries 27 (the
+  // mean). 6 tokens are then served off their group's node, as in the fresh plan, which moves
+  // most slots.
+  PlanOptions o = toy();
+  o.num_slots = 24;
+  o.num_nodes = 2;
+  o.num_groups = 4;
+  const std::vector<double> before(16, 6.0);
+  std::vector<double> after = before;
+  after[0] = 18;
+  BalancedPlanner fresh;
+  std::vector<int32_t> current(24);
+  fresh.plan(before, o, current);
+  std::vector<int32_t> replanned(24);
+  fresh.plan(after, o, replanned);
+  IncrementalPlanner incremental;
+  std::vector<int32_t> next(24);
+  incremental.plan(after, o, current, next);
+  std::vector<int32_t> count;
+  std::vector<double> rank_load;
+  EXPECT_DOUBLE_EQ(max_rank_load(after, next, 4, count, rank_load), 27.0);
+  EXPECT_EQ(moved(current, next), 1);
+  EXPECT_GT(moved(current, replanned), 10);
+  std::vector<double> weight(24);
+  for (size_t s = 0; s < 24; ++s) weight[s] = 1.0 / count[static_cast<size_t>(next[s])];
+  EXPECT_DOUBLE_EQ(cross_node_share(after, next, weight, 2, 4), 6.0 / 108);
 }
 
 TEST(Assignment, FindsTheMaximumWeightMatching) {

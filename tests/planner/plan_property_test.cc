@@ -14,6 +14,7 @@
 #include "eplb/balance.h"
 #include "eplb/planner.h"
 #include "planner/balanced.h"
+#include "planner/topology.h"
 
 namespace eplb {
 namespace {
@@ -231,6 +232,48 @@ RC_GTEST_PROP(PlanProperty, CurrentNeverAddsMovesNorCostsBalance, ()) {
       }
     }
     if (policy == Policy::kDeepSeek) RC_ASSERT(kept.phy2log == fresh.phy2log);
+  }
+}
+
+// Tokens served off their group's main node (planner/topology.h), even routing.
+double cross_node(const LoadMatrix& loads, const Placement& p, int layer, const PlanOptions& o) {
+  const std::vector<int> count = p.replica_count(layer);
+  const auto phy2log = p.layer_phy2log(layer);
+  std::vector<double> weight(phy2log.size());
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    weight[s] = 1.0 / count[static_cast<size_t>(phy2log[s])];
+  }
+  return planner::cross_node_share(loads.layer(layer), phy2log, weight, o.num_nodes, o.num_groups);
+}
+
+// Hierarchical re-plans keep groups on their nodes: never more tokens off their group's main
+// node than the current placement or a fresh plan serves there.
+RC_GTEST_PROP(PlanProperty, HierarchicalReplansCrossNoMoreThanCurrentOrFresh, ()) {
+  World w = random_world();
+  // Made hierarchical: 2+ nodes, groups a multiple of the nodes, experts of whole groups.
+  PlanOptions& o = w.options;
+  o.num_ranks = 2 * *rc::gen::inRange(1, 5);
+  o.num_slots = o.num_ranks * *rc::gen::inRange(1, 6);
+  std::vector<int> nodes = divisors(o.num_ranks);
+  nodes.erase(nodes.begin());  // 1
+  o.num_nodes = *rc::gen::elementOf(nodes);
+  o.num_groups = o.num_nodes * *rc::gen::inRange(1, 3);
+  RC_PRE(o.num_groups <= o.num_slots);
+  const int group_size = *rc::gen::inRange(1, o.num_slots / o.num_groups + 1);
+  const int num_experts = o.num_groups * group_size;
+  LoadMatrix loads = LoadMatrix::zeros(w.loads.num_layers, num_experts);
+  for (double& v : loads.values) v = *rc::gen::inRange(0, 1000);
+  w.loads = loads;
+  w.options.topology = *rc::gen::element(Topology::kRelaxed, Topology::kStrict);
+  w.options.move_tolerance = *rc::gen::element(0.0, 0.01);
+  const Placement current = deployed(w, Policy::kBalanced);
+  const Placement fresh = plan_with(w, Policy::kBalanced);
+  const Placement kept = plan_with(w, Policy::kBalanced, &current);
+  RC_ASSERT(check_placement(kept).empty());
+  for (int l = 0; l < w.loads.num_layers; ++l) {
+    const double limit = std::max(cross_node(w.loads, current, l, w.options),
+                                  cross_node(w.loads, fresh, l, w.options));
+    RC_ASSERT(cross_node(w.loads, kept, l, w.options) <= limit * (1 + 1e-9) + 1e-12);
   }
 }
 
