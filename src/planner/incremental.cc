@@ -128,16 +128,17 @@ void IncrementalPlanner::set_homes(std::span<const double> expert_loads,
     group_node_[e / sz(nodes_.group_size) * sz(num_nodes) + s / nodes_.slots_per_node] +=
         expert_loads[e] / count_[e];
   }
-  nodes_.home.resize(num_groups);
-  for (size_t g = 0; g < num_groups; ++g) {
-    const auto first = group_node_.begin() + static_cast<ptrdiff_t>(g * sz(num_nodes));
-    nodes_.home[g] = static_cast<int32_t>(std::max_element(first, first + num_nodes) - first);
+  nodes_.expert_home.resize(expert_loads.size());
+  for (size_t e = 0; e < expert_loads.size(); ++e) {
+    const auto first =
+        group_node_.begin() + static_cast<ptrdiff_t>(e / sz(nodes_.group_size) * sz(num_nodes));
+    nodes_.expert_home[e] =
+        static_cast<int32_t>(std::max_element(first, first + num_nodes) - first);
   }
-}
-
-bool IncrementalPlanner::off_home(size_t slot, int32_t e) const {
-  return static_cast<size_t>(nodes_.home[sz(e / nodes_.group_size)]) !=
-         slot / nodes_.slots_per_node;
+  nodes_.slot_node.resize(current.size());
+  for (size_t s = 0; s < current.size(); ++s) {
+    nodes_.slot_node[s] = static_cast<int32_t>(s / nodes_.slots_per_node);
+  }
 }
 
 double IncrementalPlanner::off_home_tokens() const {
@@ -266,14 +267,21 @@ void IncrementalPlanner::refresh_rank(size_t r) {
 bool IncrementalPlanner::search(std::span<const double> expert_loads,
                                 std::span<const int32_t> current, int32_t num_ranks, double goal,
                                 int64_t budget) {
-  const size_t num_slots = current.size();
-  const size_t slots_per_rank = num_slots / sz(num_ranks);
   q_.assign(current.begin(), current.end());
   current_ = current;
   moves_ = 0;
   recount(expert_loads, num_ranks);
-  const bool limit_off_home = nodes_.slots_per_node > 0;
-  if (limit_off_home) nodes_.budget = std::max(nodes_.budget, nodes_.off_home) * (1 + 1e-9);
+  if (nodes_.slots_per_node == 0) return search_from<false>(expert_loads, num_ranks, goal, budget);
+  nodes_.budget = std::max(nodes_.budget, nodes_.off_home) * (1 + 1e-9);
+  return search_from<true>(expert_loads, num_ranks, goal, budget);
+}
+
+template <bool limit_off_home>
+bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32_t num_ranks,
+                                     double goal, int64_t budget) {
+  const std::span<const int32_t> current = current_;
+  const size_t num_slots = current.size();
+  const size_t slots_per_rank = num_slots / sz(num_ranks);
   auto replica = [&](size_t e) { return expert_loads[e] / count_[e]; };
   auto on_rank = [&](size_t r, int32_t e) {
     const auto first = q_.begin() + static_cast<ptrdiff_t>(r * slots_per_rank);
@@ -300,18 +308,25 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
           home_slot = s;
         }
       }
+      // Whether giving slot `at` keeps the tokens served off home within the budget.
+      auto fits = [&](size_t at) {
+        if constexpr (!limit_off_home) return true;
+        const double a_after = expert_loads[sz(a)] / (count_[sz(a)] - 1);
+        const double b_after = expert_loads[sz(b)] / (count_[sz(b)] + 1);
+        double off = nodes_.off_home;
+        for (size_t s = 0; s < num_slots; ++s) {
+          if (q_[s] == a && off_home(s, a)) off += (s == at ? 0.0 : a_after) - weight_[s];
+          if (q_[s] == b && off_home(s, b)) off += b_after - weight_[s];
+        }
+        if (off_home(at, b)) off += b_after;
+        return off <= nodes_.budget;
+      };
       auto give = [&](size_t at) {
         const int64_t delta = (b != current[at]) - (a != current[at]);
-        if (moves_ + delta > budget) return false;
+        if (moves_ + delta > budget || !fits(at)) return false;
         q_[at] = b;
         moves_ += delta;
         recount(expert_loads, num_ranks);
-        if (limit_off_home && nodes_.off_home > nodes_.budget) {
-          q_[at] = a;
-          moves_ -= delta;
-          recount(expert_loads, num_ranks);
-          return false;
-        }
         return true;
       };
       return slot != num_slots &&
@@ -368,7 +383,6 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
     double hot = std::numeric_limits<double>::infinity();
     size_t i = 0;
     size_t j = 0;
-    double off_home = 0;  // change of the tokens served off home (with nodes)
   };
   auto better = [](const Choice& x, const Choice& y) {
     if (x.fits != y.fits) return x.fits;
@@ -418,20 +432,26 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       c.delta = (a != current[j]) + (b != current[i]) - (a != current[i]) - (b != current[j]);
       c.i = i;
       c.j = j;
-      if (limit_off_home && i / nodes_.slots_per_node != j / nodes_.slots_per_node) {
-        c.off_home = (off_home(j, a) - off_home(i, a)) * weight_[i] +
-                     (off_home(i, b) - off_home(j, b)) * weight_[j];
-      }
       return c;
+    };
+    // With nodes: the change of the tokens served off home by swap c.
+    auto off_home_change = [&](const Choice& c) {
+      const int32_t a = q_[c.i];
+      const int32_t b = q_[c.j];
+      return (off_home(c.j, a) - off_home(c.i, a)) * weight_[c.i] +
+             (off_home(c.i, b) - off_home(c.j, b)) * weight_[c.j];
     };
     // Whether that swap is allowed: within the budgets, no expert beside itself.
     auto allowed = [&](const Choice& c, size_t q) {
       const int32_t a = q_[c.i];
       const int32_t b = q_[c.j];
-      return moves_ + c.delta <= budget && a != b && !on_rank(q, a) && !on_rank(h, b) &&
-             (c.off_home <= 0 || nodes_.off_home + c.off_home <= nodes_.budget);
+      if (moves_ + c.delta > budget || a == b || on_rank(q, a) || on_rank(h, b)) return false;
+      if constexpr (limit_off_home) {
+        const double change = off_home_change(c);
+        return change <= 0 || nodes_.off_home + change <= nodes_.budget;
+      }
+      return true;
     };
-
     // The coolest allowed swap: for each item x of h, the partners of q nearest x - gap / 2
     // (weights sorted descending), walking outwards until one is allowed.
     Choice coolest;
@@ -509,10 +529,10 @@ bool IncrementalPlanner::search(std::span<const double> expert_loads,
       }
     }
     if (best.delta <= 2) {
+      if constexpr (limit_off_home) nodes_.off_home += off_home_change(best);
       std::swap(q_[best.i], q_[best.j]);
       std::swap(weight_[best.i], weight_[best.j]);
       moves_ += best.delta;
-      nodes_.off_home += best.off_home;
       refresh_rank(h);
       refresh_rank(best.j / slots_per_rank);
       reposition(h);

@@ -63,6 +63,10 @@ class IncrementalPlanner {
   // (raised first to what `current` serves off home).
   bool search(std::span<const double> expert_loads, std::span<const int32_t> current,
               int32_t num_ranks, double goal, int64_t budget);
+  // search() from q_ = current_, recounted; with `limit_off_home`, within nodes_.budget.
+  template <bool limit_off_home>
+  bool search_from(std::span<const double> expert_loads, int32_t num_ranks, double goal,
+                   int64_t budget);
   // The hierarchical re-plan: the fresh plan sets the goal and the off-home budget.
   void plan_hierarchical(std::span<const double> expert_loads, const PlanOptions& options,
                          std::span<const int32_t> current, std::span<int32_t> phy2log,
@@ -74,20 +78,24 @@ class IncrementalPlanner {
 
   // Hierarchical re-plans: tokens served off their group's home node.
   struct NodeLimit {
-    size_t slots_per_node = 0;  // 0: a global re-plan, no limit
-    int32_t group_size = 0;     // experts per group
-    std::vector<int32_t> home;  // [num_groups] the node serving most of the group in current
-    double budget = 0;          // tokens q_ may serve off their home node
-    double off_home = 0;        // tokens q_ serves off their home node
+    size_t slots_per_node = 0;         // 0: a global re-plan, no limit
+    int32_t group_size = 0;            // experts per group
+    std::vector<int32_t> expert_home;  // [num_experts] the node serving most of the expert's
+                                       // group in current
+    std::vector<int32_t> slot_node;    // [num_slots] the node of each slot
+    double budget = 0;                 // tokens q_ may serve off their home node
+    double off_home = 0;               // tokens q_ serves off their home node
   };
-  // nodes_.home from `current`: each group's home is the node serving most of its tokens
-  // (even split over replicas; the lowest node among equals).
+  // nodes_.expert_home and slot_node from `current`: each group's home is the node serving
+  // most of its tokens (even split over replicas; the lowest node among equals).
   void set_homes(std::span<const double> expert_loads, std::span<const int32_t> current,
                  int32_t num_nodes);
-  // Tokens q_ serves off their group's home node (nodes_.home), from weight_.
+  // Tokens q_ serves off their group's home node (nodes_.expert_home), from weight_.
   double off_home_tokens() const;
-  // Whether slot `slot` of q_ is off the home node of expert `e`'s group.
-  bool off_home(size_t slot, int32_t e) const;
+  // Whether slot `slot` is off the home node of expert `e`'s group.
+  bool off_home(size_t slot, int32_t e) const {
+    return nodes_.expert_home[static_cast<size_t>(e)] != nodes_.slot_node[slot];
+  }
 
   BalancedPlanner fresh_;
   NodeLimit nodes_;
