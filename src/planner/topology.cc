@@ -12,6 +12,9 @@ namespace {
 
 size_t sz(int32_t n) { return static_cast<size_t>(n); }
 
+// Sweeps of bring_home() over the layer's slots; a second one finds little more.
+constexpr int kBringHomePasses = 2;
+
 }  // namespace
 
 double cross_node_share(std::span<const double> expert_loads, std::span<const int32_t> phy2log,
@@ -207,22 +210,72 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
               phy2log.begin() + static_cast<ptrdiff_t>(sz(n) * sz(slots_per_node)));
     hottest = std::max(hottest, node_hottest);
   }
+  // The whole layer as one packing, for steps 5 and 6.
+  packing_.reset(options.num_ranks, slots_per_rank);
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    packing_.key[s] = phy2log[s];
+    packing_.weight[s] = replica_load(phy2log[s]);
+  }
+  for (int32_t r = 0; r < options.num_ranks; ++r) packing_.update_load(r);
   if (hottest > target) {
     // 5. A node's replicas could not reach the target on its ranks: swaps between the ranks of
-    // any nodes, the whole layer as one packing (refine.h), cross nodes too.
-    packing_.reset(options.num_ranks, slots_per_rank);
-    for (size_t s = 0; s < phy2log.size(); ++s) {
-      packing_.key[s] = phy2log[s];
-      packing_.weight[s] = replica_load(phy2log[s]);
-    }
-    for (int32_t r = 0; r < options.num_ranks; ++r) packing_.update_load(r);
+    // any nodes (refine.h), cross nodes too.
     packing_.sort_items();
     refine_to_target(packing_, {target, kRefineSwapsPerSlot * options.num_slots, kRefinePairSwaps},
                      pair_swap_);
-    std::copy(packing_.key.begin(), packing_.key.end(), phy2log.begin());
     hottest = *std::max_element(packing_.load.begin(), packing_.load.end());
   }
-  return hottest;
+  // 6. Fewer tokens off home at the same hottest rank.
+  bring_home(hottest, slots_per_node);
+  std::copy(packing_.key.begin(), packing_.key.end(), phy2log.begin());
+  return *std::max_element(packing_.load.begin(), packing_.load.end());
+}
+
+void RelaxedPlanner::bring_home(double hottest, int32_t slots_per_node) {
+  const size_t num_slots = packing_.key.size();
+  const auto per_rank = sz(packing_.capacity);
+  const auto per_node = sz(slots_per_node);
+  for (int pass = 0; pass < kBringHomePasses; ++pass) {
+    bool changed = false;
+    for (size_t s = 0; s < num_slots; ++s) {
+      const int32_t a = packing_.key[s];
+      const int32_t home = home_[sz(a)];
+      const auto node = static_cast<int32_t>(s / per_node);
+      if (home == node) continue;
+      const double wa = packing_.weight[s];
+      const auto r = static_cast<int32_t>(s / per_rank);
+      // The partner on a rank of a's home node that cuts the tokens off home most: a comes
+      // home (-wa), b moves to a's node (+wb, or -wb when that is b's home, 0 when b was away
+      // from home already and stays away).
+      double best_cut = 0;
+      size_t best = num_slots;
+      for (size_t q = sz(home) * per_node / per_rank; q < (sz(home) + 1) * per_node / per_rank;
+           ++q) {
+        const double room = hottest - packing_.load[q];  // q may take up to this much more
+        for (size_t t = q * per_rank; t < (q + 1) * per_rank; ++t) {
+          const int32_t b = packing_.key[t];
+          const double wb = packing_.weight[t];
+          const double d = wa - wb;
+          if (d > room) continue;
+          const int32_t b_home = home_[sz(b)];
+          const double cut = wa - (b_home == home ? wb : 0.0) + (b_home == node ? wb : 0.0);
+          if (cut <= best_cut || b == a || packing_.load[sz(r)] - d > hottest ||
+              packing_.count_key(static_cast<int32_t>(q), a) > 0 || packing_.count_key(r, b) > 0) {
+            continue;
+          }
+          best_cut = cut;
+          best = t;
+        }
+      }
+      if (best == num_slots) continue;
+      std::swap(packing_.key[s], packing_.key[best]);
+      std::swap(packing_.weight[s], packing_.weight[best]);
+      packing_.update_load(r);
+      packing_.update_load(static_cast<int32_t>(best / per_rank));
+      changed = true;
+    }
+    if (!changed) break;
+  }
 }
 
 }  // namespace eplb::planner

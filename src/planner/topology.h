@@ -16,7 +16,9 @@
 //      refined instead;
 //   5. where a node still misses the target (its replicas do not pack well on its ranks: few
 //      slots per rank, heavy replicas), the same refinement over all ranks of the layer, so
-//      that swaps may cross nodes.
+//      that swaps may cross nodes;
+//   6. replicas away from their group's node swap with lighter replicas there where that keeps
+//      every rank at or under the hottest: fewer tokens served off home, the same balance.
 // Steps 3-4 move only replicas of experts that keep a replica at home across nodes, unless a
 // node has nothing else to give (then its lightest experts move whole); step 5 may move any.
 #pragma once
@@ -55,6 +57,11 @@ class RelaxedPlanner {
   double target() const { return target_; }
 
  private:
+  // Step 6 on packing_ (the whole layer, loads set): each replica off its home node (home_) in
+  // turn swaps with the replica of a rank of its home node that cuts the tokens served off
+  // home most, where neither rank goes above `hottest` and no rank gets a duplicate.
+  void bring_home(double hottest, int32_t slots_per_node);
+
   std::vector<ItemRun> runs_;
   std::vector<uint64_t> run_order_;
   std::vector<ItemRun> sorted_runs_;

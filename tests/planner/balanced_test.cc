@@ -290,6 +290,25 @@ TEST(RelaxedPlanner, SwapsAcrossNodesWhereANodeCannotPackItsReplicas) {
   EXPECT_EQ(duplicates(phy2log, 3), 0);
 }
 
+TEST(RelaxedPlanner, BringsReplicasHomeWhereTheHottestRankAllows) {
+  // 8 experts in 2 groups (0-3: 20 tokens, 4-7: 39) on 2 nodes of 2 ranks x 3 slots; the
+  // hottest rank carries 15 (mean 14.75). Group 1 cannot stay on one node (30 tokens at most
+  // there); the steps before step 6 left 17.5 tokens off their group's node (expert 0 and
+  // group-1 replicas on node 1), step 6 swaps them home down to 10 (half of experts 5 and 6):
+  // group 1 on node 0 but for 10 tokens, group 0 wholly on node 1.
+  const std::vector<double> loads = {4, 6, 5, 5, 7, 9, 11, 12};
+  RelaxedPlanner relaxed;
+  std::vector<int32_t> phy2log(12);
+  EXPECT_DOUBLE_EQ(relaxed.plan(loads, options(12, 4, 2, 2), phy2log), 15.0);
+  std::vector<int32_t> count;
+  std::vector<double> rank_load;
+  EXPECT_DOUBLE_EQ(max_rank_load(loads, phy2log, 4, count, rank_load), 15.0);
+  std::vector<double> weight(12);
+  for (size_t s = 0; s < 12; ++s) weight[s] = 1.0 / count[static_cast<size_t>(phy2log[s])];
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, phy2log, weight, 2, 2), 10.0 / 59);
+  EXPECT_EQ(duplicates(phy2log, 3), 0);
+}
+
 TEST(Balanced, RelaxedTopologyTriesTheReplicaCountsOfAGlobalPlan) {
   // 8 experts in 2 groups on 2 nodes of 2 ranks x 3 slots (140 tokens, mean rank load 35).
   // Water-filling's counts (experts 1, 2, 3, 7 twice: 13.5, 15, 15, 13.5) pack to 39 at best
