@@ -105,11 +105,31 @@ void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
       total;
   nodes_.slots_per_node = current.size() / sz(num_nodes);
   nodes_.group_size = static_cast<int32_t>(expert_loads.size()) / options.num_groups;
+  const double fresh_off_home = nodes_.budget;
   set_homes(expert_loads, current, num_nodes);
-  const bool reached = search(expert_loads, current, num_ranks, goal, budget);
-  // The fresh plan with ranks matched within their node where the search failed or moved much.
+  bool reached = search(expert_loads, current, num_ranks, goal, budget);
+  const auto quarter = static_cast<int64_t>(phy2log.size()) / 4;
+  if ((!reached || moves_ > quarter)) {
+    // The groups may have to change nodes (the traffic mix changed): start again from the
+    // current placement with each node's replicas set to the fresh plan's (nodes matched),
+    // every replica already on its node left in its slot; the search then evens the ranks.
+    first_.assign(q_.begin(), q_.end());
+    const int64_t first_moves = moves_;
+    regroup(expert_loads, current, num_ranks, num_nodes);
+    set_homes(expert_loads, start_, num_nodes);
+    nodes_.budget = fresh_off_home;
+    const bool regrouped = search(expert_loads, start_, current, num_ranks, goal, budget);
+    if (regrouped && (!reached || moves_ < first_moves)) {
+      reached = true;
+    } else {
+      q_.swap(first_);
+      moves_ = first_moves;
+    }
+  }
+  // The fresh plan with ranks matched within their node where the searches failed or moved
+  // much.
   bool take_matched = false;
-  if (!reached || moves_ > static_cast<int64_t>(phy2log.size()) / 4) {
+  if (!reached || moves_ > quarter) {
     const int64_t limit = reached ? std::min(budget, moves_ - 1) : budget;
     take_matched = match_fresh(current, num_ranks, num_nodes, matched_, limit) <= limit;
   }
@@ -160,6 +180,84 @@ double IncrementalPlanner::largest_replica_bound(std::span<const double> expert_
   return water_fill<double>(expert_loads, bound_count_, bound_extra_, bound_scratch_);
 }
 
+void IncrementalPlanner::match_nodes(std::span<const int32_t> current, int32_t num_nodes) {
+  const size_t slots_per_node = current.size() / sz(num_nodes);
+  const std::span<const int32_t> fresh = fresh_phy2log_;
+  row_.resize(slots_per_node);
+  node_of_.resize(sz(num_nodes));
+  if (num_nodes == 1) {
+    node_of_[0] = 0;
+    return;
+  }
+  overlap_.resize(sz(num_nodes) * sz(num_nodes));
+  for (size_t n = 0; n < sz(num_nodes); ++n) {
+    for (size_t m = 0; m < sz(num_nodes); ++m) {
+      overlap_[n * sz(num_nodes) + m] =
+          common_replicas(fresh.subspan(n * slots_per_node, slots_per_node),
+                          current.subspan(m * slots_per_node, slots_per_node), tally_, row_);
+    }
+  }
+  max_weight_assignment(overlap_, num_nodes, node_of_, assignment_);
+}
+
+void IncrementalPlanner::regroup(std::span<const double> expert_loads,
+                                 std::span<const int32_t> current, int32_t num_ranks,
+                                 int32_t num_nodes) {
+  const size_t num_slots = current.size();
+  const size_t slots_per_rank = num_slots / sz(num_ranks);
+  const size_t slots_per_node = num_slots / sz(num_nodes);
+  match_nodes(current, num_nodes);
+  fresh_count_.assign(expert_loads.size(), 0);
+  for (int32_t e : fresh_phy2log_) ++fresh_count_[sz(e)];
+  start_.assign(num_slots, -1);
+  load_.assign(sz(num_ranks), 0.0);
+  for (size_t n = 0; n < sz(num_nodes); ++n) {
+    const size_t fresh_first = n * slots_per_node;
+    const size_t first = sz(node_of_[n]) * slots_per_node;
+    for (size_t k = 0; k < slots_per_node; ++k) ++tally_[sz(fresh_phy2log_[fresh_first + k])];
+    // Replicas already on the node stay in their slots.
+    for (size_t s = first; s < first + slots_per_node; ++s) {
+      int32_t& left = tally_[sz(current[s])];
+      if (left == 0) continue;
+      --left;
+      start_[s] = current[s];
+      load_[s / slots_per_rank] += expert_loads[sz(current[s])] / fresh_count_[sz(current[s])];
+    }
+    // The others, heaviest first, to the least loaded rank of the node with a free slot
+    // (one without that expert if there is one).
+    pending_.clear();
+    for (size_t k = 0; k < slots_per_node; ++k) {
+      const int32_t e = fresh_phy2log_[fresh_first + k];
+      if (tally_[sz(e)] == 0) continue;
+      --tally_[sz(e)];
+      pending_.push_back(e);
+    }
+    auto weight = [&](int32_t e) { return expert_loads[sz(e)] / fresh_count_[sz(e)]; };
+    std::sort(pending_.begin(), pending_.end(), [&](int32_t x, int32_t y) {
+      return weight(x) > weight(y) || (weight(x) == weight(y) && x < y);
+    });
+    for (int32_t e : pending_) {
+      size_t slot = num_slots;
+      bool slot_clean = false;
+      for (size_t s = first; s < first + slots_per_node; ++s) {
+        if (start_[s] >= 0) continue;
+        const size_t r = s / slots_per_rank;
+        const auto rank_first = start_.begin() + static_cast<ptrdiff_t>(r * slots_per_rank);
+        const bool clean =
+            std::find(rank_first, rank_first + static_cast<ptrdiff_t>(slots_per_rank), e) ==
+            rank_first + static_cast<ptrdiff_t>(slots_per_rank);
+        if (slot == num_slots || (clean && !slot_clean) ||
+            (clean == slot_clean && load_[r] < load_[slot / slots_per_rank])) {
+          slot = s;
+          slot_clean = clean;
+        }
+      }
+      start_[slot] = e;
+      load_[slot / slots_per_rank] += weight(e);
+    }
+  }
+}
+
 int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_t num_ranks,
                                         int32_t num_nodes, std::span<int32_t> out, int64_t limit) {
   const size_t slots_per_rank = current.size() / sz(num_ranks);
@@ -182,22 +280,7 @@ int64_t IncrementalPlanner::match_fresh(std::span<const int32_t> current, int32_
   }
   const auto num_slots = static_cast<int64_t>(current.size());
   if (num_slots - most_kept > limit) return num_slots - most_kept;  // cannot fit: no matching
-  // Nodes first (the fresh plan's node labels are arbitrary): fresh node n goes to current
-  // node node_of_[n], the matching that keeps the most replicas on their node.
-  node_of_.resize(sz(num_nodes));
-  if (num_nodes > 1) {
-    overlap_.resize(sz(num_nodes) * sz(num_nodes));
-    for (size_t n = 0; n < sz(num_nodes); ++n) {
-      for (size_t m = 0; m < sz(num_nodes); ++m) {
-        overlap_[n * sz(num_nodes) + m] =
-            common_replicas(fresh.subspan(n * slots_per_node, slots_per_node),
-                            current.subspan(m * slots_per_node, slots_per_node), tally_, row_);
-      }
-    }
-    max_weight_assignment(overlap_, num_nodes, node_of_, assignment_);
-  } else {
-    node_of_[0] = 0;
-  }
+  match_nodes(current, num_nodes);
   // Then the ranks of each pair of nodes.
   overlap_.resize(rpn * rpn);
   column_.resize(rpn);
@@ -267,9 +350,17 @@ void IncrementalPlanner::refresh_rank(size_t r) {
 bool IncrementalPlanner::search(std::span<const double> expert_loads,
                                 std::span<const int32_t> current, int32_t num_ranks, double goal,
                                 int64_t budget) {
-  q_.assign(current.begin(), current.end());
+  return search(expert_loads, current, current, num_ranks, goal, budget);
+}
+
+bool IncrementalPlanner::search(std::span<const double> expert_loads,
+                                std::span<const int32_t> start, std::span<const int32_t> current,
+                                int32_t num_ranks, double goal, int64_t budget) {
+  q_.assign(start.begin(), start.end());
   current_ = current;
   moves_ = 0;
+  for (size_t s = 0; s < current.size(); ++s) moves_ += start[s] != current[s];
+  if (moves_ > budget) return false;
   recount(expert_loads, num_ranks);
   if (nodes_.slots_per_node == 0) return search_from<false>(expert_loads, num_ranks, goal, budget);
   nodes_.budget = std::max(nodes_.budget, nodes_.off_home) * (1 + 1e-9);

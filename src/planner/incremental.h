@@ -23,9 +23,13 @@
 // and the aim above, plus the tolerance, and the search keeps groups on their nodes: a swap or
 // hand-over may not raise the tokens served off their group's home node (the node serving most
 // of the group in `current`) above what the current placement or the fresh plan serves off
-// their groups' main nodes, whichever is more. The fallback is the same, with the fresh plan's
-// nodes matched to the current ones first (its node labels are arbitrary), then the ranks
-// within each pair of nodes. Moves are counted per slot (phy2log[s] != current[s]).
+// their groups' main nodes, whichever is more. Where that search fails or moves more than a
+// quarter of the slots (the groups have to change nodes), a second one starts from the current
+// placement with each node's replicas made the fresh plan's (nodes matched; replicas already on
+// their node keep their slots) and is kept if it reaches the goal with fewer moves. The fallback
+// is the same as above, with the fresh plan's nodes matched to the current ones first (its node
+// labels are arbitrary), then the ranks within each pair of nodes. Moves are counted per slot
+// (phy2log[s] != current[s]).
 #pragma once
 
 #include <cstdint>
@@ -67,6 +71,18 @@ class IncrementalPlanner {
   template <bool limit_off_home>
   bool search_from(std::span<const double> expert_loads, int32_t num_ranks, double goal,
                    int64_t budget);
+  // search() from `start` instead of `current` (moves still counted against `current`);
+  // false at once when `start` alone moves more than `budget` slots.
+  bool search(std::span<const double> expert_loads, std::span<const int32_t> start,
+              std::span<const int32_t> current, int32_t num_ranks, double goal, int64_t budget);
+  // node_of_: the fresh plan's nodes matched to the current ones, keeping the most replicas on
+  // their node (a maximum-weight matching).
+  void match_nodes(std::span<const int32_t> current, int32_t num_nodes);
+  // start_ [num_slots]: `current` with each node's replicas made those of the matched fresh
+  // node: replicas already there keep their slots, the others go heaviest first to the least
+  // loaded rank with a free slot (one without that expert where possible).
+  void regroup(std::span<const double> expert_loads, std::span<const int32_t> current,
+               int32_t num_ranks, int32_t num_nodes);
   // The hierarchical re-plan: the fresh plan sets the goal and the off-home budget.
   void plan_hierarchical(std::span<const double> expert_loads, const PlanOptions& options,
                          std::span<const int32_t> current, std::span<int32_t> phy2log,
@@ -109,6 +125,10 @@ class IncrementalPlanner {
   std::vector<int32_t> q_;              // [num_slots] the search's placement
   std::vector<int32_t> before_;         // [num_slots] q_ before a tentative hand-over
   std::vector<int32_t> donors_;         // experts that may give a slot up, scratch
+  std::vector<int32_t> start_;          // [num_slots] regroup()'s start
+  std::vector<int32_t> first_;          // [num_slots] the first search's placement
+  std::vector<int32_t> fresh_count_;    // [num_experts] the fresh plan's replica counts
+  std::vector<int32_t> pending_;        // replicas regroup() places
   std::vector<int32_t> count_;          // [num_experts]
   std::vector<double> load_;            // [num_ranks]
   std::vector<double> weight_;          // [num_slots] tokens of each replica of q_

@@ -100,6 +100,43 @@ TEST(Incremental, HierarchicalReplansMoveFewSlots) {
   EXPECT_DOUBLE_EQ(cross_node_share(after, next, weight, 2, 4), 6.0 / 108);
 }
 
+TEST(Incremental, HierarchicalReplansRegroupNodesWhenTheMixChanges) {
+  // 16 experts in 4 groups of 4 on 2 nodes of 3 ranks x 4 slots, strict topology. Between the
+  // two loads the groups must change nodes: no search from the current placement reaches the
+  // fresh plan's hottest rank (35). Taking each node's replicas from the fresh plan (nodes
+  // matched) while keeping those already there in their slots, then searching, moves 4 slots;
+  // the fresh plan with nodes and ranks matched moved 10 (found by a random search of loads).
+  PlanOptions o = toy();
+  o.num_ranks = 6;
+  o.num_slots = 24;
+  o.num_nodes = 2;
+  o.num_groups = 4;
+  o.topology = Topology::kStrict;
+  const std::vector<double> before = {1, 7, 14, 17, 5, 1, 13, 14, 2, 20, 11, 19, 4, 20, 5, 3};
+  const std::vector<double> after = {7, 7, 16, 9, 20, 20, 7, 18, 14, 15, 10, 1, 19, 19, 6, 2};
+  BalancedPlanner fresh;
+  std::vector<int32_t> current(24);
+  fresh.plan(before, o, current);
+  std::vector<int32_t> replanned(24);
+  fresh.plan(after, o, replanned);
+  IncrementalPlanner incremental;
+  std::vector<int32_t> next(24);
+  incremental.plan(after, o, current, next);
+  std::vector<int32_t> count;
+  std::vector<double> rank_load;
+  EXPECT_DOUBLE_EQ(max_rank_load(after, replanned, 6, count, rank_load), 35.0);
+  EXPECT_DOUBLE_EQ(max_rank_load(after, next, 6, count, rank_load), 35.0);
+  EXPECT_LE(moved(current, next), 4);
+  // Strict: every group on one node.
+  for (size_t s = 0; s < next.size(); ++s) {
+    for (size_t t = 0; t < next.size(); ++t) {
+      if (next[s] / 4 == next[t] / 4) {
+        EXPECT_EQ(s / 12, t / 12) << "slots " << s << ", " << t;
+      }
+    }
+  }
+}
+
 TEST(Assignment, FindsTheMaximumWeightMatching) {
   // Greedy takes 9 (row 0 -> col 0) and then 1: 10; the best is 8 + 7 = 15.
   const std::vector<int32_t> weight = {9, 8, 7, 1};
