@@ -109,7 +109,7 @@ void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
   set_homes(expert_loads, current, num_nodes);
   bool reached = search(expert_loads, current, num_ranks, goal, budget);
   const auto quarter = static_cast<int64_t>(phy2log.size()) / 4;
-  if ((!reached || moves_ > quarter)) {
+  if (!reached || moves_ > quarter) {
     // The groups may have to change nodes (the traffic mix changed): start again from the
     // current placement with each node's replicas set to the fresh plan's (nodes matched),
     // every replica already on its node left in its slot; the search then evens the ranks.
