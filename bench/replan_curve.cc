@@ -64,14 +64,9 @@ struct Row {
 double mean_cross_node_share(const eplb::LoadMatrix& loads, const eplb::Placement& p, int num_nodes,
                              int num_groups) {
   double sum = 0;
-  std::vector<double> weight(static_cast<size_t>(p.num_slots));
   for (int l = 0; l < loads.num_layers; ++l) {
-    const std::vector<int> count = p.replica_count(l);
-    const auto phy2log = p.layer_phy2log(l);
-    for (size_t s = 0; s < weight.size(); ++s) {
-      weight[s] = 1.0 / count[static_cast<size_t>(phy2log[s])];
-    }
-    sum += eplb::planner::cross_node_share(loads.layer(l), phy2log, weight, num_nodes, num_groups);
+    sum += eplb::planner::cross_node_share(loads.layer(l), p.layer_phy2log(l), {}, num_nodes,
+                                           num_groups);
   }
   return sum / loads.num_layers;
 }

@@ -98,11 +98,8 @@ void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
   const double goal = (std::max(aim, fresh_max) + options.move_tolerance * mean) * (1 + 1e-12);
   // The off-home budget: what the fresh plan serves off its groups' main nodes (or, raised in
   // search(), what the current placement does).
-  weights_.resize(current.size());
-  for (size_t s = 0; s < current.size(); ++s) weights_[s] = 1.0 / count_[sz(fresh_phy2log_[s])];
   nodes_.budget =
-      cross_node_share(expert_loads, fresh_phy2log_, weights_, num_nodes, options.num_groups) *
-      total;
+      cross_node_share(expert_loads, fresh_phy2log_, {}, num_nodes, options.num_groups) * total;
   nodes_.slots_per_node = current.size() / sz(num_nodes);
   nodes_.group_size = static_cast<int32_t>(expert_loads.size()) / options.num_groups;
   const double fresh_off_home = nodes_.budget;

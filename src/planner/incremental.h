@@ -116,7 +116,6 @@ class IncrementalPlanner {
   BalancedPlanner fresh_;
   NodeLimit nodes_;
   std::vector<double> group_node_;    // [num_groups, num_nodes] scratch of set_homes()
-  std::vector<double> weights_;       // [num_slots] scratch: routing weights for cross_node_share
   std::vector<int32_t> bound_count_;  // [num_experts] water-filling replica counts
   std::vector<int32_t> bound_extra_;  // [num_slots - num_experts] scratch of water_fill
   WaterFillScratch<double> bound_scratch_;

@@ -22,11 +22,16 @@ double cross_node_share(std::span<const double> expert_loads, std::span<const in
                         int32_t num_groups) {
   const size_t slots_per_node = phy2log.size() / sz(num_nodes);
   const size_t group_size = expert_loads.size() / sz(num_groups);
+  std::vector<int32_t> count;  // [num_experts] replicas, for even routing
+  if (routing_weight.empty()) {
+    count.assign(expert_loads.size(), 0);
+    for (int32_t e : phy2log) ++count[sz(e)];
+  }
   std::vector<double> served(sz(num_groups) * sz(num_nodes), 0.0);  // [group, node]
   for (size_t s = 0; s < phy2log.size(); ++s) {
     const auto e = sz(phy2log[s]);
-    served[e / group_size * sz(num_nodes) + s / slots_per_node] +=
-        expert_loads[e] * routing_weight[s];
+    const double share = routing_weight.empty() ? 1.0 / count[e] : routing_weight[s];
+    served[e / group_size * sz(num_nodes) + s / slots_per_node] += expert_loads[e] * share;
   }
   double total = 0;
   double outside = 0;

@@ -37,8 +37,9 @@ namespace eplb::planner {
 
 // Share of the groups' tokens served outside the node that serves most of each group:
 // sum over groups of (group tokens - tokens on its main node) / all tokens, for `phy2log`
-// [num_slots] with `routing_weight` [num_slots] (each slot's share of its expert's tokens).
-// Nodes split the slots contiguously; groups split the experts contiguously. 0 without tokens.
+// [num_slots] with `routing_weight` [num_slots] (each slot's share of its expert's tokens;
+// empty: even routing). Nodes split the slots contiguously; groups split the experts
+// contiguously. 0 without tokens.
 double cross_node_share(std::span<const double> expert_loads, std::span<const int32_t> phy2log,
                         std::span<const double> routing_weight, int32_t num_nodes,
                         int32_t num_groups);

@@ -303,9 +303,7 @@ TEST(RelaxedPlanner, BringsReplicasHomeWhereTheHottestRankAllows) {
   std::vector<int32_t> count;
   std::vector<double> rank_load;
   EXPECT_DOUBLE_EQ(max_rank_load(loads, phy2log, 4, count, rank_load), 15.0);
-  std::vector<double> weight(12);
-  for (size_t s = 0; s < 12; ++s) weight[s] = 1.0 / count[static_cast<size_t>(phy2log[s])];
-  EXPECT_DOUBLE_EQ(cross_node_share(loads, phy2log, weight, 2, 2), 10.0 / 59);
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, phy2log, {}, 2, 2), 10.0 / 59);
   EXPECT_EQ(duplicates(phy2log, 3), 0);
 }
 
@@ -338,11 +336,13 @@ TEST(CrossNodeShare, CountsTokensServedOffTheGroupsMainNode) {
   const std::vector<double> weights = {1, 0.5, 0.5, 1, 0.5, 0.5};
   // Nodes: slots 0-2 and 3-5. Expert 1's slots 1 and 2 are both on node 0: nothing crosses.
   EXPECT_DOUBLE_EQ(cross_node_share(loads, phy2log, weights, 2, 2), 0.0);
-  const std::vector<int32_t> crossing = {0, 1, 2, 1, 3, 3};  // expert 1 on both nodes
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, phy2log, {}, 2, 2), 0.0);  // empty: even
+  const std::vector<int32_t> crossing = {0, 1, 2, 1, 3, 3};           // expert 1 on both nodes
   const std::vector<double> crossing_weights = {1, 0.5, 1, 0.5, 0.5, 0.5};
   // Group 0 (30 tokens): node 0 serves 10 + 10, node 1 serves 10; group 1 (70): node 0 serves
   // 30, node 1 serves 40. Off the main nodes: 10 + 30 of 100.
   EXPECT_DOUBLE_EQ(cross_node_share(loads, crossing, crossing_weights, 2, 2), 0.4);
+  EXPECT_DOUBLE_EQ(cross_node_share(loads, crossing, {}, 2, 2), 0.4);  // the same shares, even
 }
 
 }  // namespace

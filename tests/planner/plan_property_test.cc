@@ -237,13 +237,8 @@ RC_GTEST_PROP(PlanProperty, CurrentNeverAddsMovesNorCostsBalance, ()) {
 
 // Tokens served off their group's main node (planner/topology.h), even routing.
 double cross_node(const LoadMatrix& loads, const Placement& p, int layer, const PlanOptions& o) {
-  const std::vector<int> count = p.replica_count(layer);
-  const auto phy2log = p.layer_phy2log(layer);
-  std::vector<double> weight(phy2log.size());
-  for (size_t s = 0; s < phy2log.size(); ++s) {
-    weight[s] = 1.0 / count[static_cast<size_t>(phy2log[s])];
-  }
-  return planner::cross_node_share(loads.layer(layer), phy2log, weight, o.num_nodes, o.num_groups);
+  return planner::cross_node_share(loads.layer(layer), p.layer_phy2log(layer), {}, o.num_nodes,
+                                   o.num_groups);
 }
 
 // Hierarchical re-plans keep groups on their nodes: never more tokens off their group's main
