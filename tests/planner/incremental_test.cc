@@ -35,6 +35,26 @@ int64_t moved(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   return n;
 }
 
+// The deployed placement (a fresh plan of `before`), a fresh plan of `after`, and the re-plan of
+// `after` from the deployed placement, all [num_slots].
+struct Replan {
+  std::vector<int32_t> current;
+  std::vector<int32_t> fresh;
+  std::vector<int32_t> next;
+};
+
+Replan replan(const std::vector<double>& before, const std::vector<double>& after,
+              const PlanOptions& o) {
+  const auto slots = static_cast<size_t>(o.num_slots);
+  Replan r{std::vector<int32_t>(slots), std::vector<int32_t>(slots), std::vector<int32_t>(slots)};
+  BalancedPlanner fresh;
+  fresh.plan(before, o, r.current);
+  fresh.plan(after, o, r.fresh);
+  IncrementalPlanner incremental;
+  incremental.plan(after, o, r.current, r.next);
+  return r;
+}
+
 TEST(Incremental, KeepsAPlacementThatIsAlreadyAsGoodAsAFreshPlan) {
   // The fresh plan of these loads, planned again from itself: nothing moves.
   const std::vector<double> loads = {8, 8, 8, 8, 4, 4, 4, 4};
@@ -51,18 +71,12 @@ TEST(Incremental, MovesFewSlotsWhenOneExpertHeatsUp) {
   // Planned for uniform loads; then expert 0 triples. A fresh plan moves most slots.
   const std::vector<double> before = {6, 6, 6, 6, 6, 6, 6, 6};
   const std::vector<double> after = {18, 6, 6, 6, 6, 6, 6, 6};
-  BalancedPlanner fresh;
-  std::vector<int32_t> current(12);
-  fresh.plan(before, toy(), current);
-  std::vector<int32_t> replanned(12);
-  fresh.plan(after, toy(), replanned);
-  IncrementalPlanner incremental;
-  std::vector<int32_t> next(12);
-  incremental.plan(after, toy(), current, next);
+  auto [current, replanned, next] = replan(before, after, toy());
   EXPECT_LE(hottest(after, next), hottest(after, replanned) * (1 + 1e-12));
   EXPECT_LE(moved(current, next), moved(current, replanned));
   EXPECT_LE(moved(current, next), 4);
   // A budget of one move: at most one slot changes, and it is spent on balance.
+  IncrementalPlanner incremental;
   incremental.plan(after, toy(1, 0), current, next);
   EXPECT_LE(moved(current, next), 1);
   EXPECT_LE(hottest(after, next), hottest(after, current));
@@ -82,14 +96,7 @@ TEST(Incremental, HierarchicalReplansMoveFewSlots) {
   const std::vector<double> before(16, 6.0);
   std::vector<double> after = before;
   after[0] = 18;
-  BalancedPlanner fresh;
-  std::vector<int32_t> current(24);
-  fresh.plan(before, o, current);
-  std::vector<int32_t> replanned(24);
-  fresh.plan(after, o, replanned);
-  IncrementalPlanner incremental;
-  std::vector<int32_t> next(24);
-  incremental.plan(after, o, current, next);
+  const auto [current, replanned, next] = replan(before, after, o);
   std::vector<int32_t> count;
   std::vector<double> rank_load;
   EXPECT_DOUBLE_EQ(max_rank_load(after, next, 4, count, rank_load), 27.0);
@@ -112,14 +119,7 @@ TEST(Incremental, HierarchicalReplansRegroupNodesWhenTheMixChanges) {
   o.topology = Topology::kStrict;
   const std::vector<double> before = {1, 7, 14, 17, 5, 1, 13, 14, 2, 20, 11, 19, 4, 20, 5, 3};
   const std::vector<double> after = {7, 7, 16, 9, 20, 20, 7, 18, 14, 15, 10, 1, 19, 19, 6, 2};
-  BalancedPlanner fresh;
-  std::vector<int32_t> current(24);
-  fresh.plan(before, o, current);
-  std::vector<int32_t> replanned(24);
-  fresh.plan(after, o, replanned);
-  IncrementalPlanner incremental;
-  std::vector<int32_t> next(24);
-  incremental.plan(after, o, current, next);
+  const auto [current, replanned, next] = replan(before, after, o);
   std::vector<int32_t> count;
   std::vector<double> rank_load;
   EXPECT_DOUBLE_EQ(max_rank_load(after, replanned, 6, count, rank_load), 35.0);
