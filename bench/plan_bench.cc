@@ -131,7 +131,7 @@ std::vector<Workload> workloads() {
       {"zipf-4x4000", zipf_loads(4, 4000, 0.8, 8192.0 * 8 * 100, 107, 0.2), {{4096, 2048}}, {}});
   // Re-plans of window [to, to + 10) from the plan of [from, from + 10): steps 90-99 -> 100-109
   // cross a change of the trace's mix (a hard case: ~18% of slots move), 110-119 -> 120-129
-  // are consecutive windows of one mix (the usual online case).
+  // are consecutive windows of one mix (the usual online case). Global, and 4 nodes x 8 groups.
   auto replan_case = [&w](const std::string& name, int from, int to) {
     eplb::LoadReadOptions before;
     before.window = eplb::IndexRange{from, from + 10};
@@ -139,7 +139,9 @@ std::vector<Workload> workloads() {
     after.window = eplb::IndexRange{to, to + 10};
     auto previous = read_workload("synthetic/deepseek-v3-trace-s105.npy", before);
     auto next = read_workload("synthetic/deepseek-v3-trace-s105.npy", after);
-    if (previous && next) w.push_back({name, std::move(*next), {{288, 32}}, std::move(previous)});
+    if (previous && next) {
+      w.push_back({name, std::move(*next), {{288, 32}, {288, 32, 4, 8}}, std::move(previous)});
+    }
   };
   replan_case("deepseek-v3-trace", 90, 100);
   replan_case("deepseek-v3-trace-steady", 110, 120);
