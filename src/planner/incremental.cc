@@ -533,12 +533,33 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
     auto allowed = [&](const Choice& c, size_t q) {
       const int32_t a = q_[c.i];
       const int32_t b = q_[c.j];
-      if (moves_ + c.delta > budget || a == b || on_rank(q, a) || on_rank(h, b)) return false;
-      if constexpr (limit_off_home) {
+      if constexpr (limit_off_home) {  // first: the cheap test that rejects most under the budget
         const double change = off_home_change(c);
-        return change <= 0 || nodes_.off_home + change <= nodes_.budget;
+        if (change > 0 && nodes_.off_home + change > nodes_.budget) return false;
       }
-      return true;
+      return moves_ + c.delta <= budget && a != b && !on_rank(q, a) && !on_rank(h, b);
+    };
+    // With nodes: whether no swap between h and rank q can be within the off-home budget. A
+    // swap changes the tokens off home by A(i) + B(j), the moves of h's replica i to q's node
+    // and of q's replica j to h's node; it is allowed at a change up to max(0, room).
+    [[maybe_unused]] auto off_home_blocks = [&](size_t q) {
+      if constexpr (limit_off_home) {
+        const int32_t h_node = nodes_.slot_node[h_first];
+        const int32_t q_node = nodes_.slot_node[q * slots_per_rank];
+        if (q_node == h_node) return false;  // within a node: no change
+        double least = std::numeric_limits<double>::infinity();
+        for (size_t i = h_first; i < h_first + slots_per_rank; ++i) {
+          const int32_t home = nodes_.expert_home[sz(q_[i])];
+          least = std::min(least, ((home != q_node) - (home != h_node)) * weight_[i]);
+        }
+        double least_back = std::numeric_limits<double>::infinity();
+        for (size_t j = q * slots_per_rank; j < (q + 1) * slots_per_rank; ++j) {
+          const int32_t home = nodes_.expert_home[sz(q_[j])];
+          least_back = std::min(least_back, ((home != h_node) - (home != q_node)) * weight_[j]);
+        }
+        return least + least_back > std::max(0.0, nodes_.budget - nodes_.off_home);
+      }
+      return false;
     };
     // The coolest allowed swap: for each item x of h, the partners of q nearest x - gap / 2
     // (weights sorted descending), walking outwards until one is allowed.
@@ -548,6 +569,7 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       const double cold = load_[q];
       const double gap = hot - cold;
       if (gap <= 0 || (hot + cold) / 2 >= coolest.hot) break;  // the rest are warmer
+      if (off_home_blocks(q)) continue;
       const int32_t* hs = sorted_.data() + h_first;
       const int32_t* qs = sorted_.data() + q * slots_per_rank;
       const auto cap = static_cast<ptrdiff_t>(slots_per_rank);
@@ -595,7 +617,7 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       const double cold = load_[q];
       if (q == h || hot + cold > 2 * bound()) break;  // the rest are warmer
       const size_t q_first = q * slots_per_rank;
-      if (h_moved_.empty() && moved_on_[q] == 0) continue;
+      if ((h_moved_.empty() && moved_on_[q] == 0) || off_home_blocks(q)) continue;
       for (size_t i : h_moved_) {  // moved on h, any of q
         const double x = weight_[i];
         for (size_t t = 0; t < slots_per_rank; ++t) {
