@@ -229,12 +229,7 @@ void BalancedPlanner::improve_node(std::span<const double> expert_loads,
                                    double target, bool may_have_duplicates) {
   const auto num_slots = static_cast<int32_t>(node_phy2log.size());
   Packing& pk = packing_;
-  pk.reset(num_ranks, num_slots / num_ranks);
-  for (size_t s = 0; s < node_phy2log.size(); ++s) {
-    pk.key[s] = node_phy2log[s];
-    pk.weight[s] = replica_load_[sz(node_phy2log[s])];
-  }
-  for (int32_t r = 0; r < num_ranks; ++r) pk.update_load(r);
+  pk.assign(node_phy2log, num_ranks, replica_load_);
   int duplicates = may_have_duplicates ? count_same_rank_duplicates(node_phy2log, pk.capacity,
                                                                     stamp_, expert_loads.size())
                                        : 0;

@@ -382,6 +382,9 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
   // Hands a slot of the expert that loses least by giving one up to expert b, on the coolest
   // rank without b (and not `avoid`); returns whether it did. One moved slot (or one undone).
   auto hand_over = [&](int32_t b, size_t avoid) {
+    // Donor a's replica after it gives one up; it must stay below b's replica now.
+    auto after_giving = [&](int32_t a) { return expert_loads[sz(a)] / (count_[sz(a)] - 1); };
+    auto worth = [&](int32_t a) { return a >= 0 && after_giving(a) < replica(sz(b)); };
     // Gives a slot of donor a to b: the coolest rank with a and without b; with nodes, if that
     // serves too much off home, the coolest such rank on b's home node.
     auto from = [&](int32_t a) {
@@ -399,7 +402,7 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       // Whether giving slot `at` keeps the tokens served off home within the budget.
       auto fits = [&](size_t at) {
         if constexpr (!limit_off_home) return true;
-        const double a_after = expert_loads[sz(a)] / (count_[sz(a)] - 1);
+        const double a_after = after_giving(a);
         const double b_after = expert_loads[sz(b)] / (count_[sz(b)] + 1);
         double off = nodes_.off_home;
         for (size_t s = 0; s < num_slots; ++s) {
@@ -420,10 +423,6 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       return slot != num_slots &&
              (give(slot) || (home_slot != num_slots && home_slot != slot && give(home_slot)));
     };
-    // A donor must lose less than b gains: after giving one up, below b's replica now.
-    auto worth = [&](int32_t a) {
-      return a >= 0 && expert_loads[sz(a)] / (count_[sz(a)] - 1) < replica(sz(b));
-    };
     const int32_t cheapest = cheapest_donor(expert_loads, count_, b);
     if (!worth(cheapest)) return false;
     if (from(cheapest)) return true;
@@ -435,9 +434,7 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       if (count_[e] > 1 && a != b && a != cheapest && worth(a)) donors_.push_back(a);
     }
     std::sort(donors_.begin(), donors_.end(), [&](int32_t x, int32_t y) {
-      const double lx = expert_loads[sz(x)] / (count_[sz(x)] - 1);
-      const double ly = expert_loads[sz(y)] / (count_[sz(y)] - 1);
-      return lx < ly || (lx == ly && x < y);
+      return after_giving(x) < after_giving(y) || (after_giving(x) == after_giving(y) && x < y);
     });
     for (int32_t a : donors_) {
       if (from(a)) return true;

@@ -28,6 +28,16 @@ void Packing::reset(int32_t packs, int32_t items_per_pack) {
   fill.assign(static_cast<size_t>(packs), 0);
 }
 
+void Packing::assign(std::span<const int32_t> keys, int32_t packs,
+                     std::span<const double> key_weight) {
+  reset(packs, static_cast<int32_t>(keys.size()) / packs);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    key[i] = keys[i];
+    weight[i] = key_weight[static_cast<size_t>(keys[i])];
+  }
+  for (int32_t p = 0; p < packs; ++p) update_load(p);
+}
+
 void Packing::update_load(int32_t pack) {
   const auto first = static_cast<size_t>(pack) * static_cast<size_t>(capacity);
   double sum = 0;

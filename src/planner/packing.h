@@ -38,6 +38,9 @@ struct Packing {
 
   // Empty packs; reuses the buffers.
   void reset(int32_t packs, int32_t items_per_pack);
+  // `packs` packs holding `keys` [packs * items_per_pack] in order, item i weighing
+  // key_weight[keys[i]]; loads set. Reuses the buffers.
+  void assign(std::span<const int32_t> keys, int32_t packs, std::span<const double> key_weight);
   // Recomputes load[pack] from its items.
   void update_load(int32_t pack);
   // The pack of largest load, lowest index among equals.

@@ -216,12 +216,9 @@ double RelaxedPlanner::plan(std::span<const double> expert_loads, const PlanOpti
     hottest = std::max(hottest, node_hottest);
   }
   // The whole layer as one packing, for steps 5 and 6.
-  packing_.reset(options.num_ranks, slots_per_rank);
-  for (size_t s = 0; s < phy2log.size(); ++s) {
-    packing_.key[s] = phy2log[s];
-    packing_.weight[s] = replica_load(phy2log[s]);
-  }
-  for (int32_t r = 0; r < options.num_ranks; ++r) packing_.update_load(r);
+  replica_weight_.resize(sz(num_experts));
+  for (int32_t e = 0; e < num_experts; ++e) replica_weight_[sz(e)] = replica_load(e);
+  packing_.assign(phy2log, options.num_ranks, replica_weight_);
   if (hottest > target) {
     // 5. A node's replicas could not reach the target on its ranks: swaps between the ranks of
     // any nodes (refine.h), cross nodes too.
@@ -273,10 +270,7 @@ void RelaxedPlanner::bring_home(double hottest, int32_t slots_per_node) {
         }
       }
       if (best == num_slots) continue;
-      std::swap(packing_.key[s], packing_.key[best]);
-      std::swap(packing_.weight[s], packing_.weight[best]);
-      packing_.update_load(r);
-      packing_.update_load(static_cast<int32_t>(best / per_rank));
+      packing_.swap_items(s, best);
       changed = true;
     }
     if (!changed) break;

@@ -72,6 +72,7 @@ class RelaxedPlanner {
   PairSwapScratch pair_swap_;
   std::vector<int32_t> home_;           // [num_experts] node of each expert's group
   std::vector<int32_t> replica_count_;  // [num_experts]
+  std::vector<double> replica_weight_;  // [num_experts] tokens per replica, for steps 5 and 6
   std::vector<int32_t> extra_expert_;
   WaterFillScratch<double> water_fill_;
   std::vector<int32_t> node_slots_;  // [num_nodes]
