@@ -475,7 +475,7 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
     return x.hot < y.hot || (x.hot == y.hot && x.delta < y.delta);
   };
   // Ranks by load ascending (ties: lower index): sorted by insertion at the start and after a
-  // hand-over (every load changes), one rank repositioned after each side of a swap.
+  // hand-over (every load changes), the two ranks of a swap repositioned.
   by_load_.resize(sz(num_ranks));
   std::iota(by_load_.begin(), by_load_.end(), 0);
   auto lighter = [&](int32_t x, int32_t y) {
@@ -491,13 +491,18 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       by_load_[m] = r;
     }
   };
-  auto reposition = [&](size_t r) {
-    const auto rank = static_cast<int32_t>(r);
-    const auto at = std::find(by_load_.begin(), by_load_.end(), rank);
-    if (at != by_load_.begin() && lighter(rank, *(at - 1))) {
-      std::rotate(std::upper_bound(by_load_.begin(), at, rank, lighter), at, at + 1);
-    } else if (at + 1 != by_load_.end() && lighter(*(at + 1), rank)) {
-      std::rotate(at, at + 1, std::lower_bound(at + 1, by_load_.end(), rank, lighter));
+  // Ranks x and y changed load (a swap): both out of by_load_, then each back in by binary
+  // search among the others, which are still in order. (Moving one at a time searched a range
+  // that still held the other at its old place, and could leave a warmer rank before the end:
+  // the search then stopped with a rank above the goal.)
+  auto reposition = [&](size_t x, size_t y) {
+    const auto rx = static_cast<int32_t>(x);
+    const auto ry = static_cast<int32_t>(y);
+    by_load_.erase(std::remove_if(by_load_.begin(), by_load_.end(),
+                                  [&](int32_t r) { return r == rx || r == ry; }),
+                   by_load_.end());
+    for (const int32_t r : {rx, ry}) {
+      by_load_.insert(std::upper_bound(by_load_.begin(), by_load_.end(), r, lighter), r);
     }
   };
   resort_ranks();
@@ -642,8 +647,7 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       moves_ += best.delta;
       refresh_rank(h);
       refresh_rank(best.j / slots_per_rank);
-      reposition(h);
-      reposition(best.j / slots_per_rank);
+      reposition(h, best.j / slots_per_rank);
       continue;
     }
     // No swap lowers the hottest rank: a replica more for its heaviest expert per replica.

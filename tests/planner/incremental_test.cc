@@ -135,6 +135,27 @@ TEST(Incremental, HierarchicalReplansRegroupNodesWhenTheMixChanges) {
   }
 }
 
+TEST(Incremental, SearchStopsOnlyWhenTheHottestRankReachesTheGoal) {
+  // 18 experts on 7 ranks x 3 slots (found by the property test CurrentNeverAddsMovesNorCosts-
+  // Balance). The search keeps the ranks ordered by load; it once moved the two ranks of a swap
+  // into place one at a time, which left a rank of 51 tokens before the end of the order and
+  // stopped the search "at the goal" of 48 (the fresh plan's hottest rank).
+  PlanOptions o;
+  o.num_ranks = 7;
+  o.num_slots = 21;
+  const std::vector<double> loads = {82, 0, 0, 0, 0, 0, 19, 40, 16, 7, 7, 0, 16, 64, 0, 0, 50, 7};
+  const std::vector<int32_t> current = {17, 2, 3, 17, 6, 12, 10, 8, 15, 4, 9,
+                                        16, 4, 0, 7,  1, 11, 14, 1, 5,  13};
+  std::vector<int32_t> fresh(21);
+  BalancedPlanner().plan(loads, o, fresh);
+  std::vector<int32_t> next(21);
+  IncrementalPlanner().plan(loads, o, current, next);
+  std::vector<int32_t> count;
+  std::vector<double> rank_load;
+  EXPECT_DOUBLE_EQ(max_rank_load(loads, fresh, 7, count, rank_load), 48.0);
+  EXPECT_LE(max_rank_load(loads, next, 7, count, rank_load), 48.0);
+}
+
 TEST(Assignment, FindsTheMaximumWeightMatching) {
   // Greedy takes 9 (row 0 -> col 0) and then 1: 10; the best is 8 + 7 = 15.
   const std::vector<int32_t> weight = {9, 8, 7, 1};
