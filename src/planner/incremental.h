@@ -24,9 +24,11 @@
 // hand-over may not raise the tokens served off their group's home node (the node serving most
 // of the group in `current`) above what the current placement or the fresh plan serves off
 // their groups' main nodes, whichever is more. Where that search fails or moves more than a
-// quarter of the slots (the groups have to change nodes), a second one starts from the current
-// placement with each node's replicas made the fresh plan's (nodes matched; replicas already on
-// their node keep their slots) and is kept if it reaches the goal with fewer moves. The fallback
+// quarter of the slots, more searches follow, each kept if it reaches the goal with fewer
+// moves: first the same search with whole nodes as bins (towards the mean node load, within
+// the off-home budget), then the ranks from there; where that too fails or moves much (the
+// groups have to change nodes), one from the current placement with each node's replicas made
+// the fresh plan's (nodes matched; replicas already on their node keep their slots). The fallback
 // is the same as above, with the fresh plan's nodes matched to the current ones first (its node
 // labels are arbitrary), then the ranks within each pair of nodes. Moves are counted per slot
 // (phy2log[s] != current[s]).
@@ -70,11 +72,14 @@ class IncrementalPlanner {
   // search() from q_ = current_, recounted; with `limit_off_home`, within nodes_.budget.
   template <bool limit_off_home>
   bool search_from(std::span<const double> expert_loads, int32_t num_ranks, double goal,
-                   int64_t budget);
+                   int64_t budget, double replica_goal);
   // search() from `start` instead of `current` (moves still counted against `current`);
-  // false at once when `start` alone moves more than `budget` slots.
+  // false at once when `start` alone moves more than `budget` slots. `num_ranks` may be the
+  // number of nodes (bins of whole nodes; duplicates are still checked per rank); hand-overs
+  // start while a replica is above `replica_goal`.
   bool search(std::span<const double> expert_loads, std::span<const int32_t> start,
-              std::span<const int32_t> current, int32_t num_ranks, double goal, int64_t budget);
+              std::span<const int32_t> current, int32_t num_ranks, double goal, int64_t budget,
+              double replica_goal);
   // node_of_: the fresh plan's nodes matched to the current ones, keeping the most replicas on
   // their node (a maximum-weight matching).
   void match_nodes(std::span<const int32_t> current, int32_t num_nodes);
@@ -95,6 +100,7 @@ class IncrementalPlanner {
   // Hierarchical re-plans: tokens served off their group's home node.
   struct NodeLimit {
     size_t slots_per_node = 0;         // 0: a global re-plan, no limit
+    size_t slots_per_rank = 0;         // of the deployment, while the search's bins are nodes
     int32_t group_size = 0;            // experts per group
     std::vector<int32_t> expert_home;  // [num_experts] the node serving most of the expert's
                                        // group in current

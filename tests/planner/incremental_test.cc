@@ -135,6 +135,31 @@ TEST(Incremental, HierarchicalReplansRegroupNodesWhenTheMixChanges) {
   }
 }
 
+TEST(Incremental, HierarchicalReplansEvenTheNodesFirst) {
+  // 16 experts in 4 groups of 4 on 2 nodes of 3 ranks x 4 slots, relaxed topology. No search
+  // from the current placement reaches the fresh plan's hottest rank (29); the regrouped search
+  // and the fresh plan with nodes and ranks matched both moved 14 slots. The search with the
+  // two nodes as bins first, then the ranks from there, moves 7 (found by a random search of
+  // loads).
+  PlanOptions o = toy();
+  o.num_ranks = 6;
+  o.num_slots = 24;
+  o.num_nodes = 2;
+  o.num_groups = 4;
+  const std::vector<double> before = {4, 17, 17, 18, 12, 15, 18, 4, 3, 10, 17, 3, 14, 7, 8, 2};
+  const std::vector<double> after = {16, 12, 7, 11, 1, 16, 5, 11, 16, 12, 11, 1, 3, 17, 15, 18};
+  const auto [current, replanned, next] = replan(before, after, o);
+  std::vector<int32_t> count;
+  std::vector<double> rank_load;
+  EXPECT_DOUBLE_EQ(max_rank_load(after, replanned, 6, count, rank_load), 29.0);
+  EXPECT_DOUBLE_EQ(max_rank_load(after, next, 6, count, rank_load), 29.0);
+  EXPECT_LE(moved(current, next), 7);
+  EXPECT_LE(cross_node_share(after, next, {}, 2, 4),
+            std::max(cross_node_share(after, current, {}, 2, 4),
+                     cross_node_share(after, replanned, {}, 2, 4)) +
+                1e-12);
+}
+
 TEST(Incremental, SearchStopsOnlyWhenTheHottestRankReachesTheGoal) {
   // 18 experts on 7 ranks x 3 slots (found by the property test CurrentNeverAddsMovesNorCosts-
   // Balance). The search keeps the ranks ordered by load; it once moved the two ranks of a swap
