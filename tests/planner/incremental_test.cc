@@ -105,18 +105,24 @@ TEST(Incremental, HierarchicalReplansMoveFewSlots) {
   EXPECT_DOUBLE_EQ(cross_node_share(after, next, {}, 2, 4), 6.0 / 108);
 }
 
+// 16 experts in 4 groups of 4 on 2 nodes of 3 ranks x 4 slots.
+PlanOptions two_nodes_of_three_ranks(Topology topology) {
+  PlanOptions o = toy();
+  o.num_ranks = 6;
+  o.num_slots = 24;
+  o.num_nodes = 2;
+  o.num_groups = 4;
+  o.topology = topology;
+  return o;
+}
+
 TEST(Incremental, HierarchicalReplansRegroupNodesWhenTheMixChanges) {
   // 16 experts in 4 groups of 4 on 2 nodes of 3 ranks x 4 slots, strict topology. Between the
   // two loads the groups must change nodes: no search from the current placement reaches the
   // fresh plan's hottest rank (35). Taking each node's replicas from the fresh plan (nodes
   // matched) while keeping those already there in their slots, then searching, moves 4 slots;
   // the fresh plan with nodes and ranks matched moved 10 (found by a random search of loads).
-  PlanOptions o = toy();
-  o.num_ranks = 6;
-  o.num_slots = 24;
-  o.num_nodes = 2;
-  o.num_groups = 4;
-  o.topology = Topology::kStrict;
+  const PlanOptions o = two_nodes_of_three_ranks(Topology::kStrict);
   const std::vector<double> before = {1, 7, 14, 17, 5, 1, 13, 14, 2, 20, 11, 19, 4, 20, 5, 3};
   const std::vector<double> after = {7, 7, 16, 9, 20, 20, 7, 18, 14, 15, 10, 1, 19, 19, 6, 2};
   const auto [current, replanned, next] = replan(before, after, o);
@@ -141,11 +147,7 @@ TEST(Incremental, HierarchicalReplansEvenTheNodesFirst) {
   // and the fresh plan with nodes and ranks matched both moved 14 slots. The search with the
   // two nodes as bins first, then the ranks from there, moves 7 (found by a random search of
   // loads).
-  PlanOptions o = toy();
-  o.num_ranks = 6;
-  o.num_slots = 24;
-  o.num_nodes = 2;
-  o.num_groups = 4;
+  const PlanOptions o = two_nodes_of_three_ranks(Topology::kRelaxed);
   const std::vector<double> before = {4, 17, 17, 18, 12, 15, 18, 4, 3, 10, 17, 3, 14, 7, 8, 2};
   const std::vector<double> after = {16, 12, 7, 11, 1, 16, 5, 11, 16, 12, 11, 1, 3, 17, 15, 18};
   const auto [current, replanned, next] = replan(before, after, o);
