@@ -158,11 +158,8 @@ int main(int argc, char** argv) {
     for (const Deployment& d : workload.deployments) {
       for (eplb::Policy policy : policies) {
         for (eplb::Routing routing : {eplb::Routing::kEven, eplb::Routing::kWeighted}) {
-          // Weighted routing: policy balanced; re-plans: policy balanced, even.
-          if (routing == eplb::Routing::kWeighted &&
-              (policy != eplb::Policy::kBalanced || workload.previous)) {
-            continue;
-          }
+          // Weighted routing and re-plans: policy balanced.
+          if (routing == eplb::Routing::kWeighted && policy != eplb::Policy::kBalanced) continue;
           if (workload.previous && policy != eplb::Policy::kBalanced) continue;
           eplb::PlanOptions options;
           options.num_ranks = d.num_ranks;
