@@ -25,13 +25,13 @@
 // of the group in `current`) above what the current placement or the fresh plan serves off
 // their groups' main nodes, whichever is more. Where that search fails or moves more than a
 // quarter of the slots, more searches follow, each kept if it reaches the goal with fewer
-// moves: first the same search with whole nodes as bins (towards the mean node load, within
-// the off-home budget), then the ranks from there; where that too fails or moves much (the
-// groups have to change nodes), one from the current placement with each node's replicas made
-// the fresh plan's (nodes matched; replicas already on their node keep their slots). The fallback
-// is the same as above, with the fresh plan's nodes matched to the current ones first (its node
-// labels are arbitrary), then the ranks within each pair of nodes. Moves are counted per slot
-// (phy2log[s] != current[s]).
+// moves: first (unless max_moves ran out) the same search with whole nodes as bins (towards the
+// mean node load, within the off-home budget), then the ranks from there; where that too fails
+// or moves much (the groups have to change nodes), one from the current placement with each
+// node's replicas made the fresh plan's (nodes matched; replicas already on their node keep
+// their slots). The fallback is the same as above, with the fresh plan's nodes matched to the
+// current ones first (its node labels are arbitrary), then the ranks within each pair of nodes.
+// Moves are counted per slot (phy2log[s] != current[s]).
 #pragma once
 
 #include <cstdint>
