@@ -93,6 +93,13 @@ void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
   const double mean = total / num_ranks;
   const double aim =
       std::max(mean, largest_replica_bound(expert_loads, current)) * (1 + options.balance_slack);
+  // A layer already within the aim (plus the tolerance) stays as it is, without a fresh plan:
+  // the goal below is at least that, so the search would stop at once.
+  if (max_rank_load(expert_loads, current, num_ranks, count_, load_) <=
+      (aim + options.move_tolerance * mean) * (1 + 1e-12)) {
+    std::copy(current.begin(), current.end(), phy2log.begin());
+    return;
+  }
   fresh_.plan(expert_loads, options, fresh_phy2log_);
   const double fresh_max = max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
   const double goal = (std::max(aim, fresh_max) + options.move_tolerance * mean) * (1 + 1e-12);

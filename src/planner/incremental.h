@@ -18,17 +18,17 @@
 //      replicas in place (a maximum-weight matching of ranks), when that fits the budget; that
 //      plan is also taken when the search moved more than a quarter of the slots and it
 //      moves fewer.
-// With nodes and groups (hierarchical), a fresh plan (strict or relaxed, as
-// PlanOptions::topology makes it) is always made: the goal is the higher of its hottest rank
-// and the aim above, plus the tolerance, and the search keeps groups on their nodes: a swap or
-// hand-over may not raise the tokens served off their group's home node (the node serving most
-// of the group in `current`) above what the current placement or the fresh plan serves off
-// their groups' main nodes, whichever is more. Where that search fails or moves more than a
-// quarter of the slots, more searches follow, each kept if it reaches the goal with fewer
-// moves: first (unless max_moves ran out) the same search with whole nodes as bins (towards the
-// mean node load, within the off-home budget), then the ranks from there; where that too fails
-// or moves much (the groups have to change nodes), one from the current placement with each
-// node's replicas made the fresh plan's (nodes matched; replicas already on their node keep
+// With nodes and groups (hierarchical), a layer already within the aim plus the tolerance stays as
+// it is; else a fresh plan (strict or relaxed, as PlanOptions::topology makes it) is made: the goal
+// is the higher of its hottest rank and the aim above, plus the tolerance, and the search keeps
+// groups on their nodes: a swap or hand-over may not raise the tokens served off their group's home
+// node (the node serving most of the group in `current`) above what the current placement or the
+// fresh plan serves off their groups' main nodes, whichever is more. Where that search fails or
+// moves more than a quarter of the slots, more searches follow, each kept if it reaches the goal
+// with fewer moves: first (unless max_moves ran out) the same search with whole nodes as bins
+// (towards the mean node load, within the off-home budget), then the ranks from there; where that
+// too fails or moves much (the groups have to change nodes), one from the current placement with
+// each node's replicas made the fresh plan's (nodes matched; replicas already on their node keep
 // their slots). The fallback is the same as above, with the fresh plan's nodes matched to the
 // current ones first (its node labels are arbitrary), then the ranks within each pair of nodes.
 // Moves are counted per slot (phy2log[s] != current[s]).
