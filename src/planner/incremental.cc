@@ -241,13 +241,24 @@ void IncrementalPlanner::regroup(std::span<const double> expert_loads,
     const size_t fresh_first = n * slots_per_node;
     const size_t first = sz(node_of_[n]) * slots_per_node;
     for (size_t k = 0; k < slots_per_node; ++k) ++tally_[sz(fresh_phy2log_[fresh_first + k])];
-    // Replicas already on the node stay in their slots.
-    for (size_t s = first; s < first + slots_per_node; ++s) {
-      int32_t& left = tally_[sz(current[s])];
-      if (left == 0) continue;
-      --left;
-      start_[s] = current[s];
-      load_[s / slots_per_rank] += expert_loads[sz(current[s])] / fresh_count_[sz(current[s])];
+    // Replicas already on the node stay in their slots: first one copy per rank, then second
+    // copies on a rank only while the node needs more (keeping those first could leave a rank
+    // with two copies where the node had room for them on two ranks).
+    for (const bool second_copies : {false, true}) {
+      for (size_t s = first; s < first + slots_per_node; ++s) {
+        const int32_t e = current[s];
+        int32_t& left = tally_[sz(e)];
+        if (left == 0 || start_[s] >= 0) continue;
+        const auto rank_first =
+            current.begin() + static_cast<ptrdiff_t>(s / slots_per_rank * slots_per_rank);
+        if (!second_copies && std::find(rank_first, current.begin() + static_cast<ptrdiff_t>(s),
+                                        e) != current.begin() + static_cast<ptrdiff_t>(s)) {
+          continue;
+        }
+        --left;
+        start_[s] = e;
+        load_[s / slots_per_rank] += expert_loads[sz(e)] / fresh_count_[sz(e)];
+      }
     }
     // The others, heaviest first, to the least loaded rank of the node with a free slot
     // (one without that expert if there is one).
@@ -280,6 +291,33 @@ void IncrementalPlanner::regroup(std::span<const double> expert_loads,
       }
       start_[slot] = e;
       load_[slot / slots_per_rank] += weight(e);
+    }
+    // A replica placed beside a copy of itself (no clean slot was left) swaps with one on
+    // another rank of the node where neither rank then holds two copies: a moved one first (no
+    // extra move), else one kept in its slot.
+    auto holds = [&](size_t r, int32_t e, size_t except) {
+      for (size_t s = r * slots_per_rank; s < (r + 1) * slots_per_rank; ++s) {
+        if (s != except && start_[s] == e) return true;
+      }
+      return false;
+    };
+    for (size_t s = first; s < first + slots_per_node; ++s) {
+      const int32_t e = start_[s];
+      const size_t r = s / slots_per_rank;
+      if (!holds(r, e, s)) continue;
+      size_t other = num_slots;
+      for (size_t t = first; t < first + slots_per_node; ++t) {
+        const size_t q = t / slots_per_rank;
+        if (q == r || holds(q, e, t) || holds(r, start_[t], s)) continue;
+        if (other == num_slots || (start_[t] != current[t] && start_[other] == current[other])) {
+          other = t;
+        }
+      }
+      if (other == num_slots) continue;
+      const double d = weight(e) - weight(start_[other]);
+      load_[r] -= d;
+      load_[other / slots_per_rank] += d;
+      std::swap(start_[s], start_[other]);
     }
   }
 }
