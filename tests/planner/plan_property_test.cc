@@ -272,6 +272,33 @@ RC_GTEST_PROP(PlanProperty, HierarchicalReplansCrossNoMoreThanCurrentOrFresh, ()
   }
 }
 
+// Pairs of slots of one rank that hold the same expert in layer `layer` of `p`.
+int same_rank_duplicates(const Placement& p, int layer) {
+  const auto row = p.layer_phy2log(layer);
+  const size_t slots_per_rank = row.size() / static_cast<size_t>(p.num_ranks);
+  int n = 0;
+  for (size_t s = 0; s < row.size(); ++s) {
+    for (size_t t = s / slots_per_rank * slots_per_rank; t < s; ++t) n += row[t] == row[s];
+  }
+  return n;
+}
+
+// Global re-plans never put a replica beside a copy of itself: their swaps and hand-overs
+// check the ranks, and the fallback is a fresh plan with its ranks relabelled.
+RC_GTEST_PROP(PlanProperty, GlobalReplansAddNoSameRankDuplicates, ()) {
+  World w = random_world();
+  w.options.num_nodes = 1;
+  w.options.num_groups = 1;
+  w.options.move_tolerance = *rc::gen::element(0.0, 0.01);
+  const Placement current = deployed(w, Policy::kBalanced);
+  const Placement fresh = plan_with(w, Policy::kBalanced);
+  const Placement kept = plan_with(w, Policy::kBalanced, &current);
+  for (int l = 0; l < w.loads.num_layers; ++l) {
+    RC_ASSERT(same_rank_duplicates(kept, l) <=
+              std::max(same_rank_duplicates(current, l), same_rank_duplicates(fresh, l)));
+  }
+}
+
 RC_GTEST_PROP(PlanProperty, MovesNeverExceedMaxMoves, ()) {
   World w = random_world();
   const Placement current = deployed(w, Policy::kBalanced);
