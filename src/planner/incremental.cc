@@ -273,16 +273,20 @@ void IncrementalPlanner::regroup(std::span<const double> expert_loads,
     std::sort(pending_.begin(), pending_.end(), [&](int32_t x, int32_t y) {
       return weight(x) > weight(y) || (weight(x) == weight(y) && x < y);
     });
+    // Whether rank r of start_ holds e in a slot other than `except`.
+    auto holds = [&](size_t r, int32_t e, size_t except) {
+      for (size_t s = r * slots_per_rank; s < (r + 1) * slots_per_rank; ++s) {
+        if (s != except && start_[s] == e) return true;
+      }
+      return false;
+    };
     for (int32_t e : pending_) {
       size_t slot = num_slots;
       bool slot_clean = false;
       for (size_t s = first; s < first + slots_per_node; ++s) {
         if (start_[s] >= 0) continue;
         const size_t r = s / slots_per_rank;
-        const auto rank_first = start_.begin() + static_cast<ptrdiff_t>(r * slots_per_rank);
-        const bool clean =
-            std::find(rank_first, rank_first + static_cast<ptrdiff_t>(slots_per_rank), e) ==
-            rank_first + static_cast<ptrdiff_t>(slots_per_rank);
+        const bool clean = !holds(r, e, num_slots);
         if (slot == num_slots || (clean && !slot_clean) ||
             (clean == slot_clean && load_[r] < load_[slot / slots_per_rank])) {
           slot = s;
@@ -292,15 +296,9 @@ void IncrementalPlanner::regroup(std::span<const double> expert_loads,
       start_[slot] = e;
       load_[slot / slots_per_rank] += weight(e);
     }
-    // A replica placed beside a copy of itself (no clean slot was left) swaps with one on
-    // another rank of the node where neither rank then holds two copies: a moved one first (no
-    // extra move), else one kept in its slot.
-    auto holds = [&](size_t r, int32_t e, size_t except) {
-      for (size_t s = r * slots_per_rank; s < (r + 1) * slots_per_rank; ++s) {
-        if (s != except && start_[s] == e) return true;
-      }
-      return false;
-    };
+    // A replica beside a copy of itself (placed where no clean slot was left, or a second copy
+    // kept) swaps with one on another rank of the node where neither rank then holds two
+    // copies: a moved one first (no extra move), else one kept in its slot.
     for (size_t s = first; s < first + slots_per_node; ++s) {
       const int32_t e = start_[s];
       const size_t r = s / slots_per_rank;
