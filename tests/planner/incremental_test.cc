@@ -23,10 +23,12 @@ PlanOptions toy(int max_moves = -1, double tolerance = 0) {
   return o;
 }
 
-double hottest(const std::vector<double>& loads, const std::vector<int32_t>& phy2log) {
+// The hottest rank's tokens of `phy2log` on `num_ranks` ranks (the toy world's 4 by default).
+double hottest(const std::vector<double>& loads, const std::vector<int32_t>& phy2log,
+               int32_t num_ranks = 4) {
   std::vector<int32_t> count;
   std::vector<double> rank_load;
-  return max_rank_load(loads, phy2log, 4, count, rank_load);
+  return max_rank_load(loads, phy2log, num_ranks, count, rank_load);
 }
 
 int64_t moved(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
@@ -107,9 +109,7 @@ TEST(Incremental, HierarchicalReplansMoveFewSlots) {
   std::vector<double> after = before;
   after[0] = 18;
   const auto [current, replanned, next] = replan(before, after, o);
-  std::vector<int32_t> count;
-  std::vector<double> rank_load;
-  EXPECT_DOUBLE_EQ(max_rank_load(after, next, 4, count, rank_load), 27.0);
+  EXPECT_DOUBLE_EQ(hottest(after, next), 27.0);
   EXPECT_EQ(moved(current, next), 1);
   EXPECT_GT(moved(current, replanned), 10);
   EXPECT_DOUBLE_EQ(cross_node_share(after, next, {}, 2, 4), 6.0 / 108);
@@ -138,10 +138,8 @@ TEST(Incremental, HierarchicalReplansRegroupNodesWhenTheMixChanges) {
   const std::vector<double> before = {1, 7, 14, 17, 5, 1, 13, 14, 2, 20, 11, 19, 4, 20, 5, 3};
   const std::vector<double> after = {7, 7, 16, 9, 20, 20, 7, 18, 14, 15, 10, 1, 19, 19, 6, 2};
   const auto [current, replanned, next] = replan(before, after, o);
-  std::vector<int32_t> count;
-  std::vector<double> rank_load;
-  EXPECT_DOUBLE_EQ(max_rank_load(after, replanned, 6, count, rank_load), 35.0);
-  EXPECT_DOUBLE_EQ(max_rank_load(after, next, 6, count, rank_load), 35.0);
+  EXPECT_DOUBLE_EQ(hottest(after, replanned, 6), 35.0);
+  EXPECT_DOUBLE_EQ(hottest(after, next, 6), 35.0);
   EXPECT_LE(moved(current, next), 5);
   EXPECT_EQ(duplicates(next, 4), 0);
   // Strict: every group on one node.
@@ -164,10 +162,8 @@ TEST(Incremental, HierarchicalReplansEvenTheNodesFirst) {
   const std::vector<double> before = {4, 17, 17, 18, 12, 15, 18, 4, 3, 10, 17, 3, 14, 7, 8, 2};
   const std::vector<double> after = {16, 12, 7, 11, 1, 16, 5, 11, 16, 12, 11, 1, 3, 17, 15, 18};
   const auto [current, replanned, next] = replan(before, after, o);
-  std::vector<int32_t> count;
-  std::vector<double> rank_load;
-  EXPECT_DOUBLE_EQ(max_rank_load(after, replanned, 6, count, rank_load), 29.0);
-  EXPECT_DOUBLE_EQ(max_rank_load(after, next, 6, count, rank_load), 29.0);
+  EXPECT_DOUBLE_EQ(hottest(after, replanned, 6), 29.0);
+  EXPECT_DOUBLE_EQ(hottest(after, next, 6), 29.0);
   EXPECT_LE(moved(current, next), 7);
   EXPECT_LE(cross_node_share(after, next, {}, 2, 4),
             std::max(cross_node_share(after, current, {}, 2, 4),
@@ -219,10 +215,8 @@ TEST(Incremental, SearchStopsOnlyWhenTheHottestRankReachesTheGoal) {
   BalancedPlanner().plan(loads, o, fresh);
   std::vector<int32_t> next(21);
   IncrementalPlanner().plan(loads, o, current, next);
-  std::vector<int32_t> count;
-  std::vector<double> rank_load;
-  EXPECT_DOUBLE_EQ(max_rank_load(loads, fresh, 7, count, rank_load), 48.0);
-  EXPECT_LE(max_rank_load(loads, next, 7, count, rank_load), 48.0);
+  EXPECT_DOUBLE_EQ(hottest(loads, fresh, 7), 48.0);
+  EXPECT_LE(hottest(loads, next, 7), 48.0);
 }
 
 TEST(Assignment, FindsTheMaximumWeightMatching) {
