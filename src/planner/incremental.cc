@@ -698,20 +698,39 @@ bool IncrementalPlanner::search_from(std::span<const double> expert_loads, int32
       if (q == h || hot + cold > 2 * bound()) break;  // the rest are warmer
       const size_t q_first = q * slots_per_rank;
       if ((h_moved_.empty() && moved_on_[q] == 0) || off_home_blocks(q)) continue;
+      // consider()'s window for d, with the bound of now (it only tightens): a swap moving d
+      // tokens lowers h too little or raises q too much. Both are monotone in d (rounding
+      // too), so each side's extreme partner tells whether any partner can be in the window.
+      const double b = bound();
+      auto too_little = [&](double d) { return d <= 0 || hot - d > b; };
+      auto too_much = [&](double d) { return d >= hot - cold || cold + d > b; };
+      const int32_t* hs = sorted_.data() + h_first;
+      const int32_t* qs = sorted_.data() + q_first;
+      const double q_heaviest = weight_[sz(qs[0])];
+      const double q_lightest = weight_[sz(qs[slots_per_rank - 1])];
       for (size_t i : h_moved_) {  // moved on h, any of q
         const double x = weight_[i];
-        for (size_t t = 0; t < slots_per_rank; ++t) {
-          const auto j = sz(sorted_[q_first + t]);
+        if (too_little(x - q_lightest) || too_much(x - q_heaviest)) continue;
+        size_t t = 0;  // d = x - w rises along q's slots
+        while (too_little(x - weight_[sz(qs[t])])) ++t;
+        for (; t < slots_per_rank; ++t) {
+          const auto j = sz(qs[t]);
           const double d = x - weight_[j];
           if (d >= hot - cold || cold + d > bound()) break;
           consider(i, j, q, cold);
         }
       }
-      for (size_t j = q_first; j < q_first + slots_per_rank && moved_on_[q] > 0; ++j) {
+      if (moved_on_[q] == 0) continue;
+      const double h_heaviest = weight_[sz(hs[0])];
+      const double h_lightest = weight_[sz(hs[slots_per_rank - 1])];
+      for (size_t j = q_first; j < q_first + slots_per_rank; ++j) {
         if (q_[j] == current[j]) continue;  // moved on q, any of h
         const double y = weight_[j];
-        for (size_t t = 0; t < slots_per_rank; ++t) {
-          const auto i = sz(sorted_[h_first + t]);
+        if (too_little(h_heaviest - y) || too_much(h_lightest - y)) continue;
+        size_t t = 0;  // d = w - y falls along h's slots
+        while (too_much(weight_[sz(hs[t])] - y)) ++t;
+        for (; t < slots_per_rank; ++t) {
+          const auto i = sz(hs[t]);
           const double d = weight_[i] - y;
           if (d <= 0 || hot - d > bound()) break;
           consider(i, j, q, cold);
