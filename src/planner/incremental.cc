@@ -15,6 +15,12 @@ size_t sz(int32_t n) { return static_cast<size_t>(n); }
 
 constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 
+// A goal for the hottest rank: `target` tokens plus move_tolerance mean rank loads, and a
+// relative 1e-12 so that summation order cannot fail it.
+double goal_above(double target, double mean, const PlanOptions& options) {
+  return (target + options.move_tolerance * mean) * (1 + 1e-12);
+}
+
 // Replicas that `a` and `b` (same length) have in common, as multisets. `tally`
 // [num_experts] is zero on entry and on return; `row` is scratch of a.size().
 int32_t common_replicas(std::span<const int32_t> a, std::span<const int32_t> b,
@@ -35,7 +41,8 @@ int32_t common_replicas(std::span<const int32_t> a, std::span<const int32_t> b,
 }  // namespace
 
 void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOptions& options,
-                              std::span<const int32_t> current, std::span<int32_t> phy2log) {
+                              std::span<const int32_t> current, std::span<int32_t> phy2log,
+                              const Goal& first) {
   const int32_t num_ranks = options.num_ranks;
   fresh_phy2log_.resize(phy2log.size());
   const bool hierarchical = options.num_nodes > 1 && options.num_groups % options.num_nodes == 0;
@@ -43,16 +50,12 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
   matched_.resize(phy2log.size());
   tally_.assign(expert_loads.size(), 0);
   if (hierarchical) {
-    plan_hierarchical(expert_loads, options, current, phy2log, budget);
+    plan_hierarchical(expert_loads, options, current, phy2log, first, budget);
     return;
   }
   nodes_.slots_per_node = 0;
-  const double mean = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / num_ranks;
-  // First goal: what a fresh plan aims for (the lower bound within balance_slack), without
-  // making one. Goals get a relative 1e-12 so that summation order cannot fail them.
-  const double largest = std::max(mean, largest_replica_bound(expert_loads, current));
-  const double aim = largest * (1 + options.balance_slack);
-  double goal = (aim + options.move_tolerance * mean) * (1 + 1e-12);
+  const double mean = first.mean;
+  double goal = first.first;
   bool reached = search(expert_loads, current, num_ranks, goal, budget);
   bool have_fresh = false;
   if (!reached) {
@@ -60,7 +63,7 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
     fresh_.plan(expert_loads, options, fresh_phy2log_);
     have_fresh = true;
     const double fresh_max = max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
-    const double fresh_goal = (fresh_max + options.move_tolerance * mean) * (1 + 1e-12);
+    const double fresh_goal = goal_above(fresh_max, mean, options);
     if (fresh_goal > goal) {
       goal = fresh_goal;
       reached = search(expert_loads, current, num_ranks, goal, budget);
@@ -84,25 +87,24 @@ void IncrementalPlanner::plan(std::span<const double> expert_loads, const PlanOp
 void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
                                            const PlanOptions& options,
                                            std::span<const int32_t> current,
-                                           std::span<int32_t> phy2log, int64_t budget) {
+                                           std::span<int32_t> phy2log, const Goal& first,
+                                           int64_t budget) {
   const int32_t num_ranks = options.num_ranks;
   const int32_t num_nodes = options.num_nodes;
   const double total = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0);
   // The goal: what a fresh plan aims for (the lower bound within balance_slack), or its hottest
   // rank where that is above, plus the tolerance.
-  const double mean = total / num_ranks;
-  const double aim =
-      std::max(mean, largest_replica_bound(expert_loads, current)) * (1 + options.balance_slack);
+  const double mean = first.mean;
+  const double aim = first.aim;
   // A layer already within the aim (plus the tolerance) stays as it is, without a fresh plan:
   // the goal below is at least that, so the search would stop at once.
-  if (max_rank_load(expert_loads, current, num_ranks, count_, load_) <=
-      (aim + options.move_tolerance * mean) * (1 + 1e-12)) {
+  if (max_rank_load(expert_loads, current, num_ranks, count_, load_) <= first.first) {
     std::copy(current.begin(), current.end(), phy2log.begin());
     return;
   }
   fresh_.plan(expert_loads, options, fresh_phy2log_);
   const double fresh_max = max_rank_load(expert_loads, fresh_phy2log_, num_ranks, count_, load_);
-  const double goal = (std::max(aim, fresh_max) + options.move_tolerance * mean) * (1 + 1e-12);
+  const double goal = goal_above(std::max(aim, fresh_max), mean, options);
   // The off-home budget: what the fresh plan serves off its groups' main nodes (or, raised in
   // search(), what the current placement does).
   nodes_.budget =
@@ -161,6 +163,17 @@ void IncrementalPlanner::plan_hierarchical(std::span<const double> expert_loads,
   }
   const auto& best = take_matched ? matched_ : q_;
   std::copy(best.begin(), best.end(), phy2log.begin());
+}
+
+IncrementalPlanner::Goal IncrementalPlanner::first_goal(std::span<const double> expert_loads,
+                                                        const PlanOptions& options,
+                                                        std::span<const int32_t> current) {
+  Goal goal;
+  goal.mean = std::accumulate(expert_loads.begin(), expert_loads.end(), 0.0) / options.num_ranks;
+  goal.aim = std::max(goal.mean, largest_replica_bound(expert_loads, current)) *
+             (1 + options.balance_slack);
+  goal.first = goal_above(goal.aim, goal.mean, options);
+  return goal;
 }
 
 void IncrementalPlanner::set_homes(std::span<const double> expert_loads,

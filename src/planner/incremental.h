@@ -48,10 +48,27 @@ namespace eplb::planner {
 // Reuses its buffers between calls; not thread-safe.
 class IncrementalPlanner {
  public:
+  // What plan() first aims for on the hottest rank, in tokens.
+  struct Goal {
+    double mean = 0;   // the mean rank load
+    double aim = 0;    // what a fresh plan aims for: the lower bound within balance_slack
+    double first = 0;  // aim plus move_tolerance mean rank loads: a placement within it keeps
+                       // every slot
+  };
+  // The Goal for these loads and `current` [num_slots] (a water-filling where the current
+  // replica counts are not optimal).
+  Goal first_goal(std::span<const double> expert_loads, const PlanOptions& options,
+                  std::span<const int32_t> current);
+
   // `expert_loads` [num_experts], `current` [num_slots] -> `phy2log` [num_slots]; options
   // already checked.
   void plan(std::span<const double> expert_loads, const PlanOptions& options,
-            std::span<const int32_t> current, std::span<int32_t> phy2log);
+            std::span<const int32_t> current, std::span<int32_t> phy2log) {
+    plan(expert_loads, options, current, phy2log, first_goal(expert_loads, options, current));
+  }
+  // The same, with `first` from first_goal() of the same arguments.
+  void plan(std::span<const double> expert_loads, const PlanOptions& options,
+            std::span<const int32_t> current, std::span<int32_t> phy2log, const Goal& first);
 
  private:
   // The largest load per replica after water-filling `expert_loads` over current.size() slots:
@@ -91,7 +108,7 @@ class IncrementalPlanner {
   // The hierarchical re-plan: the fresh plan sets the goal and the off-home budget.
   void plan_hierarchical(std::span<const double> expert_loads, const PlanOptions& options,
                          std::span<const int32_t> current, std::span<int32_t> phy2log,
-                         int64_t budget);
+                         const Goal& first, int64_t budget);
   // Replica counts, weights, rank loads and sorted_ of q_ from scratch.
   void recount(std::span<const double> expert_loads, int32_t num_ranks);
   // Rank r's load, moved_on_ and sorted_ range after its slots changed.

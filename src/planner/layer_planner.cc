@@ -40,6 +40,13 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
     }
     return;
   }
+  const bool weighted = options_.routing == Routing::kWeighted;
+  std::span<double> weight = routing_weight;
+  if (weight.empty() && (weighted || report != nullptr)) {
+    weight_.resize(phy2log.size());
+    weight = weight_;
+  }
+  bool shares_solved = false;  // weight holds the shares of phy2log already
   switch (options_.policy) {
     case Policy::kDeepSeek:
       // Faithful: no reordering, the placement vLLM / SGLang users already get.
@@ -56,20 +63,22 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
       if (current.empty()) {
         balanced_.plan(expert_loads, options_, phy2log);
       } else {
-        incremental_.plan(expert_loads, options_, current, phy2log);
+        const auto goal = incremental_.first_goal(expert_loads, options_, current);
+        if (weighted && shares_keep_current(expert_loads, current, goal.first, weight)) {
+          std::copy(current.begin(), current.end(), phy2log.begin());
+          shares_solved = true;
+        } else {
+          incremental_.plan(expert_loads, options_, current, phy2log, goal);
+        }
       }
       break;
   }
 
-  const bool weighted = options_.routing == Routing::kWeighted;
-  std::span<double> weight = routing_weight;
-  if (weight.empty() && (weighted || report != nullptr)) {
-    weight_.resize(phy2log.size());
-    weight = weight_;
-  }
   if (weighted) {
-    const double hottest = shares_.solve(expert_loads, phy2log, options_.num_ranks, weight);
-    if (designs_for_shares(current)) redesign_for_shares(expert_loads, phy2log, weight, hottest);
+    if (!shares_solved) {
+      const double hottest = shares_.solve(expert_loads, phy2log, options_.num_ranks, weight);
+      if (designs_for_shares(current)) redesign_for_shares(expert_loads, phy2log, weight, hottest);
+    }
   } else if (!weight.empty()) {
     replica_count_.assign(sz(num_experts_), 0);
     for (int32_t e : phy2log) ++replica_count_[sz(e)];
@@ -78,6 +87,25 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
     }
   }
   if (report != nullptr) fill_report(expert_loads, current, phy2log, weight, *report);
+}
+
+bool LayerPlanner::shares_keep_current(std::span<const double> expert_loads,
+                                       std::span<const int32_t> current, double goal,
+                                       std::span<double> weight) {
+  // Shares move no tokens of an expert with one replica: where those alone heat a rank past the
+  // goal, solving cannot help (the usual case where the traffic mix changed).
+  replica_count_.assign(sz(num_experts_), 0);
+  for (int32_t e : current) ++replica_count_[sz(e)];
+  const size_t slots_per_rank = current.size() / sz(options_.num_ranks);
+  for (size_t first = 0; first < current.size(); first += slots_per_rank) {
+    double fixed = 0;
+    for (size_t s = first; s < first + slots_per_rank; ++s) {
+      const auto e = sz(current[s]);
+      if (replica_count_[e] == 1) fixed += expert_loads[e];
+    }
+    if (fixed > goal) return false;
+  }
+  return shares_.solve(expert_loads, current, options_.num_ranks, weight) <= goal;
 }
 
 bool LayerPlanner::designs_for_shares(std::span<const int32_t> current) const {

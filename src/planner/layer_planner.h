@@ -35,6 +35,11 @@ class LayerPlanner {
             std::span<int32_t> phy2log, std::span<double> routing_weight, LayerReport* report);
 
  private:
+  // A weighted re-plan (policy `balanced`): whether `current` with re-solved shares (into
+  // `weight` [num_slots]) keeps its hottest rank within `goal` tokens (the re-plan's first
+  // goal, incremental.h), so that no slot has to move.
+  bool shares_keep_current(std::span<const double> expert_loads, std::span<const int32_t> current,
+                           double goal, std::span<double> weight);
   // Whether a weighted plan's placement is redesigned for its shares (share_groups.h).
   bool designs_for_shares(std::span<const int32_t> current) const;
   // `phy2log` with best shares `weight` whose hottest rank carries `hottest` tokens -> the

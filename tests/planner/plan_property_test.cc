@@ -353,6 +353,29 @@ RC_GTEST_PROP(PlanProperty, WeightedSharesAreNonNegativeSumToOneAndNeverHurt, ()
   }
 }
 
+// Weighted re-plans keep the current placement where re-solved shares reach the re-plan's goal,
+// else take the even re-plan's placement: never more moved slots than that, and (shares
+// honoured) never hotter than its goal or than that placement with even shares.
+RC_GTEST_PROP(PlanProperty, WeightedReplansMoveNoMoreThanEvenOnes, ()) {
+  World w = random_world();
+  const Placement current = deployed(w, Policy::kBalanced);
+  const Placement fresh = plan_with(w, Policy::kBalanced);
+  const Placement even = plan_with(w, Policy::kBalanced, &current);
+  w.options.routing = Routing::kWeighted;
+  const Placement weighted = plan_with(w, Policy::kBalanced, &current);
+  RC_ASSERT(check_placement(weighted).empty());
+  RC_ASSERT(count_moved_slots(current, weighted) <= count_moved_slots(current, even));
+  for (int l = 0; l < w.loads.num_layers; ++l) {
+    if (!w.loads.has_data(l)) continue;
+    const double hottest =
+        layer_balance(rank_loads(w.loads.layer(l), weighted.layer_phy2log(l),
+                                 weighted.layer_routing_weight(l), w.options.num_ranks))
+            .peak_to_avg;
+    RC_ASSERT(hottest <=
+              std::max(replan_goal(w, fresh, l), max_over_mean(w.loads, even, l)) + 1e-9);
+  }
+}
+
 RC_GTEST_PROP(PlanProperty, ZeroLoadLayersGetTheContiguousPlacement, ()) {
   World w = random_world();
   std::fill(w.loads.values.begin(), w.loads.values.end(), 0.0);

@@ -130,6 +130,27 @@ TEST(Plan, OtherPoliciesKeepCurrentExpertsInTheirSlots) {
   }
 }
 
+TEST(Plan, WeightedReplansKeepThePlacementWhereSharesReachTheGoal) {
+  // Experts 0-3 with 60, 30, 10 and 40 tokens (mean rank load 70); current: experts 0 and 3 on
+  // both ranks, the counts water-filling gives. Split evenly, rank 0 carries 30 + 30 + 20 = 80;
+  // no placement without a rank holding two copies of an expert reaches 70 with even shares.
+  // Shares reach it on the current placement: rank 0 serves 20 of expert 0's 60 tokens.
+  LoadMatrix loads = LoadMatrix::zeros(1, 4);
+  loads.values = {60, 30, 10, 40};
+  PlanOptions o = toy_options();
+  Placement current = Placement::contiguous(1, 4, 2, 6);
+  current.phy2log = {0, 1, 3, 0, 2, 3};
+  const Placement even = plan(loads, o, &current);
+  EXPECT_GT(count_moved_slots(current, even), 0);
+  o.routing = Routing::kWeighted;
+  const Placement weighted = plan(loads, o, &current);
+  EXPECT_EQ(weighted.phy2log, current.phy2log);
+  const std::vector<double> load =
+      rank_loads(loads.layer(0), weighted.layer_phy2log(0), weighted.layer_routing_weight(0), 2);
+  EXPECT_NEAR(load[0], 70, 1e-9);
+  EXPECT_NEAR(load[1], 70, 1e-9);
+}
+
 TEST(Plan, SingleRankHoldsEverySlot) {
   LoadMatrix loads = LoadMatrix::zeros(1, 3);
   loads.values = {5, 1, 9};
