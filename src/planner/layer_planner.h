@@ -28,7 +28,8 @@ class LayerPlanner {
   // the contiguous placement (slot s holds expert s mod num_experts). Other layers get the
   // policy's placement: `deepseek` exactly DeepSeek's; `greedy` with the slots of each rank
   // ordered to keep `current`'s experts where they are; `balanced` from `current` with as few
-  // moved slots as the options allow (incremental.h). `routing_weight` is empty or
+  // moved slots as the options allow (incremental.h; with Routing::kWeighted, `current` itself
+  // where re-solved shares reach the re-plan's first goal). `routing_weight` is empty or
   // [num_slots]: each slot's share of its expert's tokens (solved with Routing::kWeighted, else
   // even). `report`, when not null, is filled in.
   void plan(std::span<const double> expert_loads, std::span<const int32_t> current,
