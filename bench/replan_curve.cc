@@ -10,6 +10,8 @@
 //               re-plans ("fresh": the fresh plan's)
 //   next        the same placement scored on the following window (what serving sees)
 //   plan_ms     mean time of one re-plan of all layers
+// The "weighted" row plans with --routing weighted (from the weighted fresh plan of window 0,
+// compared with weighted fresh plans); its balance honours the planned shares.
 // Robustness rows plan every window fresh from a decayed sum of past windows (weight `decay`
 // per window back), or from the mean (or the last window) of the last 4 windows plus k
 // standard deviations per expert (slack for volatile experts), and score it in-sample and on
@@ -60,12 +62,15 @@ struct Row {
   int next_plans = 0;
 };
 
-// Mean over layers of the share of tokens `p` serves off their group's main node.
+// Mean over layers of the share of tokens `p` serves off their group's main node (its routing
+// shares honoured, if any).
 double mean_cross_node_share(const eplb::LoadMatrix& loads, const eplb::Placement& p, int num_nodes,
                              int num_groups) {
   double sum = 0;
   for (int l = 0; l < loads.num_layers; ++l) {
-    sum += eplb::planner::cross_node_share(loads.layer(l), p.layer_phy2log(l), {}, num_nodes,
+    const std::span<const double> shares =
+        p.routing_weight.empty() ? std::span<const double>() : p.layer_routing_weight(l);
+    sum += eplb::planner::cross_node_share(loads.layer(l), p.layer_phy2log(l), shares, num_nodes,
                                            num_groups);
   }
   return sum / loads.num_layers;
@@ -120,13 +125,21 @@ int main(int argc, char** argv) {
     const char* name;
     int max_moves;
     double tolerance;
+    eplb::Routing routing = eplb::Routing::kEven;  // weighted: shares honoured, against weighted
+                                                   // fresh plans
   };
   const Knob knobs[] = {
-      {"tolerance 0", -1, 0.0},       {"tolerance 0.002", -1, 0.002},
-      {"tolerance 0.005", -1, 0.005}, {"tolerance 0.01", -1, 0.01},
-      {"tolerance 0.02", -1, 0.02},   {"max-moves 4", 4, 0.0},
-      {"max-moves 8", 8, 0.0},        {"max-moves 16", 16, 0.0},
-      {"max-moves 28", 28, 0.0},      {"max-moves 8, tol 0.01", 8, 0.01},
+      {"tolerance 0", -1, 0.0},
+      {"tolerance 0.002", -1, 0.002},
+      {"tolerance 0.005", -1, 0.005},
+      {"tolerance 0.01", -1, 0.01},
+      {"tolerance 0.02", -1, 0.02},
+      {"max-moves 4", 4, 0.0},
+      {"max-moves 8", 8, 0.0},
+      {"max-moves 16", 16, 0.0},
+      {"max-moves 28", 28, 0.0},
+      {"max-moves 8, tol 0.01", 8, 0.01},
+      {"weighted, tolerance 0", -1, 0.0, eplb::Routing::kWeighted},
   };
   try {
     for (const Trace& trace : traces) {
@@ -149,16 +162,27 @@ int main(int argc, char** argv) {
       std::printf("| %-28s | %6s | %8s | %8s | %8s | %8s | %7s |%s\n", "knob", "moved%", "balance",
                   "fresh", "delta", "next", "plan_ms", hierarchical ? " cross% |" : "");
       std::printf("|---|---|---|---|---|---|---|%s\n", hierarchical ? "---|" : "");
-      // Fresh plans of every window, for reference.
+      // Fresh plans of every window, for reference (even and weighted routing).
       std::vector<eplb::Placement> fresh;
-      for (const auto& w : windows) fresh.push_back(eplb::plan(w, options));
+      std::vector<eplb::Placement> fresh_weighted;
+      eplb::PlanOptions weighted = options;
+      weighted.routing = eplb::Routing::kWeighted;
+      for (const auto& w : windows) {
+        fresh.push_back(eplb::plan(w, options));
+        fresh_weighted.push_back(eplb::plan(w, weighted));
+      }
+      auto fresh_for = [&](eplb::Routing routing) -> const std::vector<eplb::Placement>& {
+        return routing == eplb::Routing::kWeighted ? fresh_weighted : fresh;
+      };
       // Adds the plan of window t (made in `ms`, `before` deployed until then) to `r`.
       auto score = [&](Row& r, size_t t, const eplb::Placement& p, const eplb::Placement& before,
                        double ms) {
         r.plan_ms += ms;
         r.moved += static_cast<double>(eplb::count_moved_slots(before, p)) / num_cells;
         r.balance += mean_balance(windows[t], p);
-        r.fresh += mean_balance(windows[t], fresh[t]);
+        r.fresh += mean_balance(windows[t],
+                                fresh_for(p.routing_weight.empty() ? eplb::Routing::kEven
+                                                                   : eplb::Routing::kWeighted)[t]);
         if (hierarchical) {
           r.cross_node += mean_cross_node_share(windows[t], p, trace.num_nodes, trace.num_groups);
         }
@@ -177,8 +201,9 @@ int main(int argc, char** argv) {
         eplb::PlanOptions o = options;
         o.max_moves = knob.max_moves;
         o.move_tolerance = knob.tolerance;
+        o.routing = knob.routing;
         Row r;
-        eplb::Placement current = fresh[0];
+        eplb::Placement current = fresh_for(knob.routing)[0];
         for (size_t t = 1; t < windows.size(); ++t) {
           double ms = 0;
           eplb::Placement next = timed_plan(windows[t], o, &current, ms);
