@@ -61,6 +61,10 @@ struct Placement {
 Placement align_layers(const Placement& placement, const std::vector<int>& layer_ids,
                        const std::string& where);
 
+// [num_slots] the routing_weight of an even split for one layer row `phy2log` [num_slots]:
+// 1 / (replicas of the slot's expert); 0 for ids outside [0, num_experts).
+std::vector<double> even_routing_weight(std::span<const int32_t> phy2log, int num_experts);
+
 // Every structural or consistency problem of a placement, each prefixed with its location
 // (e.g. "phy2log[3][17]: expert 301 out of range [0, 256)"); empty when it is valid.
 // Checks: shapes, ids in range, every logical expert has a replica in every layer, slots

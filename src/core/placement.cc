@@ -51,6 +51,19 @@ std::vector<int> Placement::replica_count(int layer_idx) const {
   return count;
 }
 
+std::vector<double> even_routing_weight(std::span<const int32_t> phy2log, int num_experts) {
+  std::vector<int> count(static_cast<size_t>(num_experts), 0);
+  for (int32_t e : phy2log) {
+    if (e >= 0 && e < num_experts) ++count[static_cast<size_t>(e)];
+  }
+  std::vector<double> weight(phy2log.size(), 0.0);
+  for (size_t s = 0; s < phy2log.size(); ++s) {
+    const int32_t e = phy2log[s];
+    if (e >= 0 && e < num_experts) weight[s] = 1.0 / count[static_cast<size_t>(e)];
+  }
+  return weight;
+}
+
 std::vector<int32_t> Placement::log2phy(int layer_idx, int* max_replicas) const {
   auto row = layer_phy2log(layer_idx);
   auto weight = layer_routing_weight(layer_idx);

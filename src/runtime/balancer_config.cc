@@ -41,6 +41,7 @@ PlanOptions BalancerConfig::plan_options() const {
   options.num_nodes = num_nodes;
   options.num_groups = num_groups;
   options.policy = policy;
+  options.routing = routing;
   return options;
 }
 
@@ -72,9 +73,13 @@ void validate_balancer_config(const BalancerConfig& c) {
          " is shorter than the planner needs (min_algorithm_execution_interval " +
          str(c.min_algorithm_execution_interval) + " steps)");
   }
+  if (c.routing == Routing::kWeighted && c.route_policy != RoutePolicy::kWeighted) {
+    fail(std::string("routing weighted needs route_policy weighted (route_policy ") +
+         route_policy_name(c.route_policy) +
+         " splits tokens evenly and ignores the planned shares)");
+  }
   if (c.warmup_steps < 0) fail("warmup_steps " + str(c.warmup_steps) + " must be >= 0");
-  if (c.planner_timeout_steps != 0 &&
-      c.planner_timeout_steps < c.algorithm_execution_interval) {
+  if (c.planner_timeout_steps != 0 && c.planner_timeout_steps < c.algorithm_execution_interval) {
     fail("planner_timeout_steps " + str(c.planner_timeout_steps) +
          " must be 0 (no deadline) or >= algorithm_execution_interval " +
          str(c.algorithm_execution_interval) + " (the earliest step a plan can be taken)");
@@ -100,8 +105,10 @@ void validate_balancer_config(const BalancerConfig& c) {
   }
 }
 
-Placement initial_placement(const BalancerConfig& c) {
-  validate_balancer_config(c);
+namespace {
+
+// The expert map's placement, or the default deployment.
+Placement initial_phy2log(const BalancerConfig& c) {
   if (c.expert_map_path.empty()) {
     return Placement::contiguous(c.num_layers, c.num_experts, c.num_ranks, c.num_slots());
   }
@@ -140,6 +147,22 @@ Placement initial_placement(const BalancerConfig& c) {
   // vllm-ascend numbers MoE layers from 0; the runtime uses row indices.
   for (int l = 0; l < map.num_layers; ++l) map.layer_ids[static_cast<size_t>(l)] = l;
   return map;
+}
+
+}  // namespace
+
+Placement initial_placement(const BalancerConfig& c) {
+  validate_balancer_config(c);
+  Placement placement = initial_phy2log(c);
+  if (c.routing == Routing::kWeighted) {
+    placement.routing_weight.reserve(placement.phy2log.size());
+    for (int l = 0; l < placement.num_layers; ++l) {
+      const std::vector<double> even =
+          even_routing_weight(placement.layer_phy2log(l), c.num_experts);
+      placement.routing_weight.insert(placement.routing_weight.end(), even.begin(), even.end());
+    }
+  }
+  return placement;
 }
 
 }  // namespace eplb

@@ -13,8 +13,8 @@ using runtime::sz;
 
 void Balancer::Impl::rebuild_table(int l) {
   const auto row = placement.layer_phy2log(l);
-  const std::vector<double> share =
-      runtime::live_shares(row, masked, slots_per_rank, config.num_experts);
+  const std::vector<double> share = runtime::live_shares(
+      row, masked, slots_per_rank, config.num_experts, placement.layer_routing_weight(l));
   tables[sz(l)] = build_replica_table(row, config.num_experts, slots_per_rank, share);
   num_lost -= static_cast<int>(lost[sz(l)].size());
   lost[sz(l)] = runtime::lost_experts(row, masked, slots_per_rank, config.num_experts);
@@ -95,7 +95,8 @@ void Balancer::mask_ranks(const std::vector<int>& ranks) {
     if (any) {
       throw Error("Balancer::mask_ranks(" + runtime::join_ranks(ranks) +
                   "): refused (lost_expert_policy refuse): the last live replica of these "
-                  "experts is on a masked rank: " + runtime::describe_lost(newly_lost));
+                  "experts is on a masked rank: " +
+                  runtime::describe_lost(newly_lost));
     }
   }
   if (next == m.masked) return;

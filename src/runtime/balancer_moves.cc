@@ -41,7 +41,8 @@ void Balancer::Impl::post_layers(int64_t step) {
           callbacks.load_expert(l, copy.expert_idx,
                                 store->staging_bytes(layer.area_idx, local_slot(copy.dst_slot)));
         } catch (const std::exception& e) {
-          layer.load_error = "reloading expert " + std::to_string(copy.expert_idx) + ": " + e.what();
+          layer.load_error =
+              "reloading expert " + std::to_string(copy.expert_idx) + ": " + e.what();
         }
       }
       // Tags are unique per (cycle, layer, destination slot), so a message of a given-up
@@ -88,6 +89,11 @@ void Balancer::Impl::commit_layer(int64_t step, InFlightLayer& layer) {
   const auto planned =
       std::span<const int32_t>(result->phy2log).subspan(sz(l) * sz(num_slots), sz(num_slots));
   std::copy(planned.begin(), planned.end(), placement.layer_phy2log(l).begin());
+  if (!result->routing_weight.empty()) {
+    const auto row = sz(l) * sz(num_slots);
+    std::copy_n(result->routing_weight.begin() + static_cast<ptrdiff_t>(row), num_slots,
+                placement.routing_weight.begin() + static_cast<ptrdiff_t>(row));
+  }
   rebuild_table(l);
   free_areas.push_back(layer.area_idx);
   committed[sz(l)] = 1;

@@ -1,5 +1,7 @@
 #include "runtime/planner_worker.h"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <exception>
 #include <string>
@@ -43,10 +45,14 @@ void check_planned_row(int layer_idx, std::span<const int32_t> row, int num_expe
 
 }  // namespace
 
-uint64_t placement_hash(std::span<const int32_t> phy2log) {
+uint64_t placement_hash(std::span<const int32_t> phy2log, std::span<const double> routing_weight) {
   uint64_t h = 1469598103934665603ULL;
   for (const int32_t v : phy2log) {
     h ^= static_cast<uint32_t>(v);
+    h *= 1099511628211ULL;
+  }
+  for (const double w : routing_weight) {
+    h ^= std::bit_cast<uint64_t>(w);
     h *= 1099511628211ULL;
   }
   return h;
@@ -164,13 +170,15 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
     }
     const Placement& current = *job.current;
     r.phy2log = current.phy2log;
+    const bool weighted = config_.routing == Routing::kWeighted;
+    if (weighted) r.routing_weight = current.routing_weight;
     std::vector<char> seen;
     std::vector<char> masked(sz(num_ranks), 0);
     for (int rank_idx : job.excluded_ranks) masked[sz(rank_idx)] = 1;
     const size_t slots_per_rank = sz(num_slots / num_ranks);
     PlanOptions options = config_.plan_options();
     options.excluded_ranks = job.excluded_ranks;
-    std::vector<double> shares(sz(num_slots));  // the planner's; routing uses live_shares()
+    std::vector<double> shares(sz(num_slots));  // the planner's (used with routing weighted)
     const TransferPlanOptions transfer{num_ranks, config_.num_nodes};
     // Under restore, an expert may have no usable holder (masked, or none left): reloaded.
     const TransferSources sources{job.excluded_ranks,
@@ -182,7 +190,12 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
       for (const double v : layer_loads) has_data = has_data || v > 0;
       const auto old_row = current.layer_phy2log(l);
       const std::span<int32_t> new_row(r.phy2log.data() + sz(l) * sz(num_slots), sz(num_slots));
-      if (!has_data) continue;  // keeps the current row
+      const auto old_shares = current.layer_routing_weight(l);  // empty: even routing
+      const std::span<double> new_shares =
+          weighted
+              ? std::span<double>(r.routing_weight).subspan(sz(l) * sz(num_slots), sz(num_slots))
+              : std::span<double>();
+      if (!has_data) continue;  // keeps the current row and shares
       r.has_data[sz(l)] = 1;
       try {
         if (plan_fn_) {
@@ -195,14 +208,20 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
           if (masked[s / slots_per_rank] != 0) new_row[s] = old_row[s];
         }
         check_planned_row(l, new_row, num_experts, masked, seen);
+        if (weighted && plan_fn_) {  // a custom planner plans no shares: an even split
+          const std::vector<double> even = even_routing_weight(new_row, num_experts);
+          std::copy(even.begin(), even.end(), new_shares.begin());
+        } else if (weighted) {
+          std::copy(shares.begin(), shares.end(), new_shares.begin());
+        }
       } catch (const std::exception& e) {
         throw Error("planner: layer " + std::to_string(l) + ": " + e.what());
       }
       // Masked ranks take no tokens: each expert's load is split over its live replicas, and
       // max/mean is over the live ranks.
-      auto peak_to_avg = [&](std::span<const int32_t> row) {
+      auto peak_to_avg = [&](std::span<const int32_t> row, std::span<const double> planned) {
         const std::vector<double> share =
-            live_shares(row, masked, static_cast<int>(slots_per_rank), num_experts);
+            live_shares(row, masked, static_cast<int>(slots_per_rank), num_experts, planned);
         std::vector<double> load = rank_loads(layer_loads, row, share, num_ranks);
         size_t kept = 0;
         for (size_t rank = 0; rank < load.size(); ++rank) {
@@ -211,13 +230,14 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
         load.resize(kept);
         return layer_balance(load).peak_to_avg;
       };
-      r.before[sz(l)] = peak_to_avg(old_row);
-      r.after[sz(l)] = peak_to_avg(new_row);
-      if (!std::equal(old_row.begin(), old_row.end(), new_row.begin())) {
+      r.before[sz(l)] = peak_to_avg(old_row, old_shares);
+      r.after[sz(l)] = peak_to_avg(new_row, new_shares);
+      if (!std::equal(old_row.begin(), old_row.end(), new_row.begin()) ||
+          !std::equal(old_shares.begin(), old_shares.end(), new_shares.begin(), new_shares.end())) {
         r.layers.push_back(plan_layer_transfers(l, old_row, new_row, transfer, sources));
       }
     }
-    r.hash = placement_hash(r.phy2log);
+    r.hash = placement_hash(r.phy2log, r.routing_weight);
   } catch (const std::exception& e) {
     r.failed = true;
     r.error = e.what();

@@ -39,15 +39,19 @@ struct PlanJob {
 struct PlanResult {
   int64_t cycle_idx = 0;
   bool failed = false;
-  std::string error;                      // when failed
-  std::vector<double> gathered;           // the job's buffer, handed back
-  std::vector<int32_t> phy2log;           // [num_layers, num_slots] planned placement
-  std::vector<LayerTransferPlan> layers;  // changed layers, ascending layer_idx
+  std::string error;             // when failed
+  std::vector<double> gathered;  // the job's buffer, handed back
+  std::vector<int32_t> phy2log;  // [num_layers, num_slots] planned placement
+  // [num_layers, num_slots] planned shares with routing weighted (masked slots 0), else empty.
+  std::vector<double> routing_weight;
+  // Changed layers (placement or, with routing weighted, shares), ascending layer_idx; a layer
+  // whose shares alone changed has no copies.
+  std::vector<LayerTransferPlan> layers;
   // [num_layers] max/mean rank load under the current / planned placement; 0 without data.
   std::vector<double> before;
   std::vector<double> after;
   std::vector<char> has_data;  // [num_layers]
-  uint64_t hash = 0;           // of phy2log (ranks compare it)
+  uint64_t hash = 0;           // of phy2log and routing_weight (ranks compare it)
   double plan_ms = 0;
 };
 
@@ -97,7 +101,9 @@ class PlannerWorker {
   std::thread thread_;
 };
 
-// FNV-1a over the values: the fingerprint ranks compare before taking a plan.
-uint64_t placement_hash(std::span<const int32_t> phy2log);
+// FNV-1a over the values (the shares' bit patterns): the fingerprint ranks compare before
+// taking a plan.
+uint64_t placement_hash(std::span<const int32_t> phy2log,
+                        std::span<const double> routing_weight = {});
 
 }  // namespace eplb::runtime

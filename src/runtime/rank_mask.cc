@@ -15,17 +15,22 @@ bool any_masked(std::span<const char> masked) {
 }  // namespace
 
 std::vector<double> live_shares(std::span<const int32_t> phy2log, std::span<const char> masked,
-                                int slots_per_rank, int num_experts) {
-  if (!any_masked(masked)) return {};
+                                int slots_per_rank, int num_experts,
+                                std::span<const double> planned) {
+  if (planned.empty() && !any_masked(masked)) return {};
+  auto is_live = [&](size_t s) { return masked[s / sz(slots_per_rank)] == 0 && phy2log[s] >= 0; };
   std::vector<int32_t> live(sz(num_experts), 0);
+  std::vector<double> planned_sum(sz(num_experts), 0.0);
   for (size_t s = 0; s < phy2log.size(); ++s) {
-    if (masked[s / sz(slots_per_rank)] == 0 && phy2log[s] >= 0) ++live[sz(phy2log[s])];
+    if (!is_live(s)) continue;
+    ++live[sz(phy2log[s])];
+    if (!planned.empty()) planned_sum[sz(phy2log[s])] += planned[s];
   }
   std::vector<double> share(phy2log.size(), 0.0);
   for (size_t s = 0; s < phy2log.size(); ++s) {
-    if (masked[s / sz(slots_per_rank)] == 0 && phy2log[s] >= 0) {
-      share[s] = 1.0 / live[sz(phy2log[s])];
-    }
+    if (!is_live(s)) continue;
+    const auto e = sz(phy2log[s]);
+    share[s] = planned_sum[e] > 0 ? planned[s] / planned_sum[e] : 1.0 / live[e];
   }
   return share;
 }

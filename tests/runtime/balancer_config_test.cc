@@ -108,6 +108,32 @@ TEST(BalancerConfig, ShapesAndPlannerOptions) {
   EXPECT_ERROR_HAS(validate_balancer_config(c), "warmup_steps -1");
 }
 
+TEST(BalancerConfig, WeightedRoutingNeedsTheWeightedRoutePolicy) {
+  BalancerConfig c = base();
+  c.routing = Routing::kWeighted;
+  EXPECT_ERROR_HAS(validate_balancer_config(c),
+                   "routing weighted needs route_policy weighted (route_policy round_robin");
+  c.route_policy = RoutePolicy::kLocalFirst;
+  EXPECT_ERROR_HAS(validate_balancer_config(c), "route_policy local_first");
+  c.route_policy = RoutePolicy::kWeighted;
+  EXPECT_NO_THROW(validate_balancer_config(c));
+  EXPECT_EQ(c.plan_options().routing, Routing::kWeighted);
+}
+
+TEST(BalancerConfig, WeightedRoutingStartsFromEvenShares) {
+  BalancerConfig c = base();
+  EXPECT_FALSE(initial_placement(c).has_routing_weight());
+  c.routing = Routing::kWeighted;
+  c.route_policy = RoutePolicy::kWeighted;
+  const Placement p = initial_placement(c);
+  ASSERT_EQ(p.routing_weight.size(), p.phy2log.size());
+  EXPECT_TRUE(check_placement(p).empty());
+  // Default deployment: slot i holds expert i mod 8, so experts 0-3 have two replicas.
+  for (size_t s = 0; s < p.phy2log.size(); ++s) {
+    EXPECT_EQ(p.routing_weight[s], p.phy2log[s] < 4 ? 0.5 : 1.0) << "slot " << s;
+  }
+}
+
 TEST(BalancerConfig, MissingExpertMapIsAnError) {
   BalancerConfig c = base();
   c.expert_map_path = "/nonexistent/expert_map.json";

@@ -46,8 +46,9 @@
 // With C = 4, A = 2, U = 1, W = 0 and three changed layers (planner done within a step):
 // gather af(3), plan taken bf(5), layer 0 posted bf(5) committed bf(6), layer 1 posted bf(6)
 // committed bf(7), layer 2 posted bf(7) committed bf(8), cycle ended bf(8), next gather af(8).
-// Unchanged layers are skipped. Every rank computes the same plan from the same gathered loads
-// and every switch is voted, so all ranks switch a layer at the same step.
+// Unchanged layers are skipped; with config.routing weighted a layer whose shares alone changed
+// is posted and committed like the others, with no transfer. Every rank computes the same plan from
+// the same gathered loads and every switch is voted, so all ranks switch a layer at the same step.
 //
 // Threading: hooks, recorder(), route(), placement() and metrics() belong to the serving
 // thread; callbacks (log, on_event) are called on it, from inside the hooks. The planner
@@ -170,7 +171,8 @@ class Balancer {
              uint64_t seed = 0) const;
 
   // The committed placement (all layers) and one layer's replica table; they change only
-  // inside before_forward.
+  // inside before_forward. With config.routing weighted the placement carries the planned
+  // routing_weight and the tables route by it (renormalised over the live replicas).
   const Placement& placement() const;
   const ReplicaTable& replica_table(int layer_idx) const;
 
@@ -189,11 +191,12 @@ class Balancer {
   // agree on routing and on every later plan. Masked ranks must keep calling the hooks (their
   // collectives and transfers still run; they only get no tokens). Effective at once for
   // route(): no token goes to a slot on a masked rank, each expert's tokens are split evenly
-  // over its live replicas. A plan in progress is discarded (in-flight layers given up, not
-  // counted as transfer failures) and every later re-plan plans over the live ranks only
-  // (PlanOptions::excluded_ranks); experts that end up without a live replica are routed to
-  // slot -1 and counted in BalancerMetrics::dropped_tokens. Experts whose last live replica
-  // is masked are handled by config.lost_expert_policy: refuse throws eplb::Error naming them
+  // over its live replicas (with routing weighted: by their planned shares, renormalised). A plan
+  // in progress is discarded (in-flight layers given up, not counted as transfer failures) and
+  // every later re-plan plans over the live ranks only (PlanOptions::excluded_ranks); experts that
+  // end up without a live replica are routed to slot -1 and counted in
+  // BalancerMetrics::dropped_tokens. Experts whose last live replica is masked are handled by
+  // config.lost_expert_policy: refuse throws eplb::Error naming them
   // ("layer 0: 5,6") and changes nothing; restore accepts. Every mask change starts a new
   // cycle (re-plan) as soon as the running one ends, at the next after_forward when none runs.
   // unmask_ranks assumes the rank's slots still hold their weights.

@@ -43,6 +43,11 @@ struct BalancerConfig {
   int num_groups = 1;  // expert groups (DeepSeek's group-limited routing), for the planner
   Policy policy = Policy::kBalanced;
   RoutePolicy route_policy = RoutePolicy::kRoundRobin;
+  // kWeighted: the planner also solves each replica's share of its expert's tokens
+  // (PlanOptions::routing), the placement carries them as routing_weight (even at start-up) and
+  // the replica tables route by them, so a re-plan may change only shares (the layer switches
+  // with no weight moved). Needs route_policy kWeighted, the one policy that reads shares.
+  Routing routing = Routing::kEven;
 
   // --- vllm-ascend's knobs ---
   // true: rebalance online. false: keep the initial placement (expert_map_path or the default
@@ -101,7 +106,8 @@ void validate_balancer_config(const BalancerConfig& config);
 // validate_balancer_config(), then the placement serving starts from: expert_map_path when set
 // (a missing or malformed file, or one whose layer, rank, slot or expert counts disagree with
 // the deployment, is an eplb::Error naming the file and both values), else the default
-// deployment (slot i holds expert i mod num_experts).
+// deployment (slot i holds expert i mod num_experts). With routing weighted it carries even
+// routing_weight shares.
 Placement initial_placement(const BalancerConfig& config);
 
 }  // namespace eplb
