@@ -1,8 +1,9 @@
 // eplb.RecorderOptions and eplb.BalancerConfig (eplb/runtime/balancer_config.h): every field
-// under its C++ name, enums as strings (policy "balanced", route_policy "round_robin", recorder
-// mode "windowed", lost_expert_policy "refuse"), vote_timeout as vote_timeout_ms. Construction does
-// not validate (fields may be set one by one); validate() and eplb.Balancer do, raising eplb.Error
-// with the core's message ("BalancerConfig: algorithm_execution_interval 0 must be >= 1").
+// under its C++ name, enums as strings (policy "balanced", route_policy "round_robin", routing
+// "even", recorder mode "windowed", lost_expert_policy "refuse"), vote_timeout as vote_timeout_ms.
+// Construction does not validate (fields may be set one by one); validate() and eplb.Balancer do,
+// raising eplb.Error with the core's message ("BalancerConfig: algorithm_execution_interval 0 must
+// be >= 1").
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
@@ -21,6 +22,7 @@ std::string config_repr(const BalancerConfig& c) {
          ", num_ranks=" + std::to_string(c.num_ranks) +
          ", num_redundant_experts=" + std::to_string(c.num_redundant_experts) + ", policy='" +
          policy_name(c.policy) + "', route_policy='" + route_policy_name(c.route_policy) +
+         "', routing='" + routing_name(c.routing) +
          "', dynamic_eplb=" + (c.dynamic_eplb ? "True" : "False") +
          ", expert_heat_collection_interval=" + std::to_string(c.expert_heat_collection_interval) +
          ", algorithm_execution_interval=" + std::to_string(c.algorithm_execution_interval) +
@@ -62,12 +64,13 @@ void bind_balancer_config(nb::module_& m) {
           "__init__",
           [](BalancerConfig* self, int num_layers, int num_experts, int num_ranks,
              int num_redundant_experts, int slots_per_rank, int num_nodes, int num_groups,
-             const std::string& policy, const std::string& route_policy, bool dynamic_eplb,
-             int expert_heat_collection_interval, int algorithm_execution_interval,
-             int layer_updates_per_iter, int warmup_steps, const std::string& expert_map_path,
-             const std::string& expert_map_record_path, int min_algorithm_execution_interval,
-             const RecorderOptions* recorder, int transfer_timeout_steps, int64_t vote_timeout_ms,
-             int planner_timeout_steps, const std::string& lost_expert_policy) {
+             const std::string& policy, const std::string& route_policy, const std::string& routing,
+             bool dynamic_eplb, int expert_heat_collection_interval,
+             int algorithm_execution_interval, int layer_updates_per_iter, int warmup_steps,
+             const std::string& expert_map_path, const std::string& expert_map_record_path,
+             int min_algorithm_execution_interval, const RecorderOptions* recorder,
+             int transfer_timeout_steps, int64_t vote_timeout_ms, int planner_timeout_steps,
+             const std::string& lost_expert_policy) {
             BalancerConfig c;
             c.num_layers = num_layers;
             c.num_experts = num_experts;
@@ -78,6 +81,7 @@ void bind_balancer_config(nb::module_& m) {
             c.num_groups = num_groups;
             c.policy = parse_policy(policy);
             c.route_policy = route_policy_arg(route_policy);
+            c.routing = parse_routing(routing);
             c.dynamic_eplb = dynamic_eplb;
             c.expert_heat_collection_interval = expert_heat_collection_interval;
             c.algorithm_execution_interval = algorithm_execution_interval;
@@ -99,7 +103,7 @@ void bind_balancer_config(nb::module_& m) {
           nb::arg("slots_per_rank") = d.slots_per_rank, nb::arg("num_nodes") = d.num_nodes,
           nb::arg("num_groups") = d.num_groups, nb::arg("policy") = policy_name(d.policy),
           nb::arg("route_policy") = route_policy_name(d.route_policy),
-          nb::arg("dynamic_eplb") = d.dynamic_eplb,
+          nb::arg("routing") = routing_name(d.routing), nb::arg("dynamic_eplb") = d.dynamic_eplb,
           nb::arg("expert_heat_collection_interval") = d.expert_heat_collection_interval,
           nb::arg("algorithm_execution_interval") = d.algorithm_execution_interval,
           nb::arg("layer_updates_per_iter") = d.layer_updates_per_iter,
@@ -128,6 +132,13 @@ void bind_balancer_config(nb::module_& m) {
           [](BalancerConfig& c, const std::string& name) {
             c.route_policy = route_policy_arg(name);
           })
+      .def_prop_rw(
+          "routing", [](const BalancerConfig& c) { return routing_name(c.routing); },
+          [](BalancerConfig& c, const std::string& name) { c.routing = parse_routing(name); },
+          "'even' or 'weighted': the planner also solves each replica's share of its expert's "
+          "tokens, the placement carries them as routing_weight and route() follows them "
+          "(needs route_policy 'weighted'); a re-plan may then change only shares, with no "
+          "weight moved.")
       .def_rw("dynamic_eplb", &BalancerConfig::dynamic_eplb)
       .def_rw("expert_heat_collection_interval", &BalancerConfig::expert_heat_collection_interval)
       .def_rw("algorithm_execution_interval", &BalancerConfig::algorithm_execution_interval)
@@ -165,7 +176,7 @@ void bind_balancer_config(nb::module_& m) {
            "Raises eplb.Error naming the knob for every inconsistent setting. Reads no file.")
       .def("initial_placement", &initial_placement,
            "validate(), then the Placement serving starts from: expert_map_path when set, else "
-           "slot i holds expert i % num_experts.")
+           "slot i holds expert i % num_experts; with routing 'weighted', even routing_weight.")
       .def("__repr__", &config_repr);
 }
 

@@ -27,6 +27,7 @@ def test_defaults_are_the_cpp_defaults():
     c = eplb.BalancerConfig()
     assert (c.num_layers, c.num_experts, c.num_ranks) == (0, 0, 0)
     assert c.policy == "balanced" and c.route_policy == "round_robin"
+    assert c.routing == "even"
     assert c.dynamic_eplb is True
     assert c.expert_heat_collection_interval == 400
     assert c.algorithm_execution_interval == 30
@@ -66,6 +67,7 @@ def test_fields_round_trip_and_slot_arithmetic():
          "algorithm_execution_interval 2 is shorter than the planner needs"),
         (dict(expert_heat_collection_interval=0), "expert_heat_collection_interval 0"),
         (dict(vote_timeout_ms=0), "vote_timeout 0 ms must be > 0"),
+        (dict(routing="weighted"), "routing weighted needs route_policy weighted"),
         (dict(recorder=eplb.RecorderOptions("decayed", decay=1.5)),
          r"recorder.decay 1.5\d* must be in \[0, 1\]"),
     ],
@@ -90,6 +92,21 @@ def test_unknown_enum_names_are_refused():
     with pytest.raises(eplb.Error):
         c.policy = "fastest"
     assert c.policy == "balanced"
+
+
+def test_weighted_routing_starts_from_even_shares():
+    c = toy(routing="weighted", route_policy="weighted")
+    assert "routing='weighted'" in repr(c)
+    c.validate()
+    p = c.initial_placement()
+    # numpy reference: 1 / (replicas of each slot's expert) in the default deployment.
+    counts = np.array([np.bincount(row, minlength=8) for row in p.phy2log])
+    want = 1.0 / np.take_along_axis(counts, p.phy2log.astype(np.int64), axis=1)
+    np.testing.assert_array_equal(p.routing_weight, want)
+    c.routing = "even"
+    assert c.initial_placement().routing_weight is None
+    with pytest.raises(eplb.Error, match="routing"):
+        c.routing = "uneven"
 
 
 def test_missing_expert_map_is_an_error_naming_the_knob(tmp_path):
