@@ -94,7 +94,13 @@ if(EPLB_BUILD_TESTS)
            COMMAND ${CMAKE_COMMAND}
                    "-DE2E_COMMAND=${eplb_e2e_command};--fail-rank;2;--fail-at-step;30"
                    -DCOVERED=OFF -P ${eplb_root}/tests/mpi/check_e2e_fail_rank.cmake)
+  # Planned shares online: the balancer routes by them, outputs stay bit-identical.
+  add_test(NAME mpi.e2e_weighted
+           COMMAND ${CMAKE_COMMAND}
+                   "-DE2E_COMMAND=${eplb_e2e_command};--routing;weighted;--route-policy;weighted"
+                   -P ${eplb_root}/tests/mpi/check_e2e.cmake)
   set_tests_properties(mpi.eplb_mpi_tests mpi.e2e mpi.e2e_fail_rank mpi.e2e_fail_rank_uncovered
+                       mpi.e2e_weighted
     PROPERTIES
     LABELS mpi TIMEOUT 300 PROCESSORS 4 ENVIRONMENT "${eplb_mpi_test_env}")
 endif()

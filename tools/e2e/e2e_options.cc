@@ -38,6 +38,9 @@ void add_e2e_flags(CLI::App& app, E2eOptions& options) {
   app.add_option("--policy", options.policy, "planner: balanced | deepseek | greedy");
   app.add_option("--route-policy", options.route_policy,
                  "log2phy: round_robin | local_first | weighted");
+  app.add_option("--routing", options.routing,
+                 "replica shares: even | weighted (planned per replica; needs --route-policy "
+                 "weighted)");
   app.add_option("--timeout-ms", options.timeout_ms,
                  "bound of each data-path exchange and balancer vote")
       ->check(CLI::PositiveNumber);

@@ -30,7 +30,8 @@ struct E2eOptions {
   int staging_areas = 2;
   std::string policy = "balanced";
   std::string route_policy = "round_robin";
-  int64_t timeout_ms = 60000;      // data-path exchanges and balancer votes
+  std::string routing = "even";  // even | weighted (planned shares; needs --route-policy weighted)
+  int64_t timeout_ms = 60000;    // data-path exchanges and balancer votes
   int transfer_timeout_steps = 8;  // a layer whose weights have not arrived by then is given up
   int fail_transfers_every = 0;    // > 0: every rank's fault injector refuses every n-th send
   // Lost rank: before step fail_at_step every rank calls mask_ranks({fail_rank}); the rank

@@ -69,6 +69,7 @@ RankResult run_rank(const E2eOptions& options, Communicator& balancer_comm,
       options.num_redundant_experts < 0 ? num_ranks : options.num_redundant_experts;
   config.policy = parse_policy(options.policy);
   config.route_policy = parse_route_policy(options.route_policy);
+  config.routing = parse_routing(options.routing);
   config.expert_heat_collection_interval = options.collect_interval;
   config.algorithm_execution_interval = options.algorithm_interval;
   config.layer_updates_per_iter = options.layer_updates;
