@@ -40,6 +40,11 @@ void add_sim_flags(CLI::App& command, SimFlags& flags) {
       ->check(CLI::PositiveNumber);
   command.add_option("--planner", flags.planner, "balanced | deepseek | greedy")
       ->capture_default_str();
+  command
+      .add_option("--routing", flags.routing,
+                  "even | weighted: plans also give each replica its share of the expert's tokens, "
+                  "and steps are scored (online: routed) by them")
+      ->capture_default_str();
 }
 
 void add_cost_flags(CLI::App& command, sim::CostModel& cost) {
@@ -70,6 +75,7 @@ sim::SimOptions sim_options(const SimFlags& flags, const sim::LoadTrace& trace) 
   options.num_nodes = flags.num_nodes;
   options.num_groups = flags.num_groups;
   options.planner = parse_policy(flags.planner);
+  options.routing = parse_routing(flags.routing);
   options.window_steps = flags.window;
   options.cost = flags.cost;
   return options;

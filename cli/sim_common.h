@@ -24,10 +24,11 @@ struct SimFlags {
   int num_nodes = 1;
   int num_groups = 1;
   std::string planner = "balanced";
+  std::string routing = "even";
   sim::CostModel cost;
 };
 
-// --trace --placement --window --ranks --slots --nodes --groups --planner.
+// --trace --placement --window --ranks --slots --nodes --groups --planner --routing.
 void add_sim_flags(CLI::App& command, SimFlags& flags);
 // The trace of --trace (per-slot TensorRT-LLM statistics mapped through --placement).
 sim::LoadTrace read_trace_flags(const SimFlags& flags);

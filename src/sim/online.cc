@@ -28,6 +28,10 @@ SimResult simulate_online(const LoadTrace& trace, const SimOptions& options,
   config.num_nodes = options.num_nodes;
   config.num_groups = options.num_groups;
   config.policy = options.planner;
+  if (options.routing == Routing::kWeighted) {
+    config.routing = Routing::kWeighted;
+    config.route_policy = RoutePolicy::kWeighted;
+  }
   config.expert_heat_collection_interval = knobs.expert_heat_collection_interval;
   config.algorithm_execution_interval = knobs.algorithm_execution_interval;
   config.layer_updates_per_iter = knobs.layer_updates_per_iter;

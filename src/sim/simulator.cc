@@ -146,6 +146,7 @@ SimResult simulate(const LoadTrace& trace, SimPolicy policy, const SimOptions& o
   plan_options.num_nodes = options.num_nodes;
   plan_options.num_groups = options.num_groups;
   plan_options.policy = options.planner;
+  plan_options.routing = options.routing;
   check_plan_options(plan_options, trace.num_experts);
   if (policy == SimPolicy::kOnline) {
     SimResult r = internal::simulate_online(trace, options, knobs);

@@ -164,6 +164,35 @@ TEST(Simulator, OnlineRebalancesThroughTheRuntime) {
   EXPECT_GT(online.step_us_mean, online.compute_us_mean);
 }
 
+// 4 ranks x 3 slots, every step the same loads that even replicas cannot balance but shares
+// can (the runtime's weighted-routing test loads): with --routing weighted every policy that
+// plans scores its steps by the planned shares, online too (the balancer routes by them).
+TEST(Simulator, WeightedRoutingScoresThePlannedShares) {
+  LoadTrace t = make_trace(16, 1, 8);
+  for (int s = 0; s < 16; ++s) set_row(t, s, 0, {8, 40, 24, 16, 8, 4, 2, 100});
+  SimOptions o;
+  o.num_ranks = 4;
+  o.num_slots = 12;
+  o.window_steps = 4;
+  OnlineKnobs k;
+  k.expert_heat_collection_interval = 4;
+  k.algorithm_execution_interval = 2;
+  k.layer_updates_per_iter = 1;
+  SimOptions w = o;
+  w.routing = Routing::kWeighted;
+  for (const SimPolicy policy : {SimPolicy::kStatic, SimPolicy::kOracle, SimPolicy::kOnline}) {
+    SCOPED_TRACE(sim_policy_name(policy));
+    const SimResult even = simulate(t, policy, o, k);
+    const SimResult weighted = simulate(t, policy, w, k);
+    EXPECT_FALSE(even.final_placement.has_routing_weight());
+    ASSERT_TRUE(weighted.final_placement.has_routing_weight());
+    EXPECT_TRUE(check_placement(weighted.final_placement).empty());
+    // The last step: even 53 / 50.5 on the hottest rank, every rank at the mean with shares.
+    EXPECT_NEAR(even.step_peak_to_avg[15], 53.0 / 50.5, 1e-9);
+    EXPECT_NEAR(weighted.step_peak_to_avg[15], 1.0, 1e-9);
+  }
+}
+
 // What the plots read: one Replan per deployed placement (online: per cycle, at its first
 // commit), their moves summing to moved_experts, and the placement in force at the end.
 TEST(Simulator, RecordsMovesPerReplanAndTheFinalPlacement) {

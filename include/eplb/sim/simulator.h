@@ -51,6 +51,9 @@ struct SimOptions {
   int num_nodes = 1;
   int num_groups = 1;
   Policy planner = Policy::kBalanced;
+  // kWeighted: plans carry routing_weight and steps are scored by it; online, the balancer
+  // routes by the planned shares (BalancerConfig::routing).
+  Routing routing = Routing::kEven;
   int window_steps = 100;  // static's planning window and oracle's block; clipped to the trace
   CostModel cost;
   // Called on the simulating thread after each scored step (steps done of this policy).
