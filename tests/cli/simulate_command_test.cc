@@ -82,6 +82,25 @@ TEST(SimulateCommand, BadKnobListAndSlotsAreErrors) {
   EXPECT_NE(r.err.find("dynamic"), std::string::npos) << r.err;
 }
 
+// --routing weighted: every policy still runs (online with the balancer routing by shares);
+// a routing name it does not know is an error naming it.
+TEST(SimulateCommand, WeightedRoutingRunsEveryPolicy) {
+  ScratchDir dir;
+  const std::string trace = make_synth_trace(dir);
+  CliResult r = run_eplb("simulate --trace " + trace +
+                         " --ranks 4 --slots 20 --window 10 --routing weighted --json"
+                         " --expert_heat_collection_interval 5 --algorithm_execution_interval 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  const double none = lines[0]["peak_to_avg_mean"].get<double>();
+  EXPECT_LT(lines[3]["peak_to_avg_mean"].get<double>(), none);  // oracle
+  EXPECT_GE(lines[2]["replans"].get<int>(), 1);                 // online
+  r = run_eplb("simulate --trace " + trace + " --ranks 4 --slots 20 --routing uneven");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("uneven"), std::string::npos) << r.err;
+}
+
 // --trace also takes a TensorRT-LLM statistics directory: iterations 100..103 become 4 steps.
 TEST(SimulateCommand, TrtllmStatisticsDirectoryAsTrace) {
   const CliResult r = run_eplb("simulate --trace " + test_data("loads/trtllm_stats") +
