@@ -101,7 +101,7 @@ def check_rebalanced(results):
 def run_rank(comm, steps: int, **config_overrides) -> dict:
     """Serves `steps` steps on this rank, checking at every step that the store holds the
     committed placement's weights and that route() follows it. Returns the placements (initial,
-    after the first cycle, final), the switch events, the log, the metrics of the first ended
+    after the first cycle, final, and its routing_weight or None), the switch events, the log, the metrics of the first ended
     cycle and the final metrics."""
     events, log = [], []
     store = eplb.HostWeightStore(NUM_LAYERS, SLOTS_PER_RANK, FLOATS_PER_EXPERT * 4)
@@ -127,7 +127,9 @@ def run_rank(comm, steps: int, **config_overrides) -> dict:
                                      "committed placement")
         balancer.after_forward(step)
         balancer.wait_planner_idle()  # the planner is never late: steps are deterministic
+    weight = balancer.placement.routing_weight
     return {"rank": rank, "initial": initial, "final": balancer.placement.phy2log.copy(),
+            "final_weight": None if weight is None else weight.copy(),
             "events": [e for e in events if e[0] in SWITCH_EVENTS], "log": log,
             "first_cycle": first_cycle, "after_first_cycle": after_first_cycle,
             "metrics": balancer.metrics(),

@@ -43,6 +43,30 @@ def test_threads_rebalance_move_weights_and_route_by_the_committed_placement():
     assert 'rank="2"' in results[2]["prometheus"]
 
 
+def test_threads_route_by_planned_shares_with_weighted_routing():
+    in_process = eplb.InProcessWorld(world.NUM_RANKS)
+    comms = [in_process.communicator(r) for r in range(world.NUM_RANKS)]
+    results = run_threads(comms, steps=20, routing="weighted", route_policy="weighted")
+    first = results[0]
+    assert first["metrics"]["rebalances"] >= 1
+    weight = first["final_weight"]
+    assert weight is not None and weight.shape == first["final"].shape
+    for r in results[1:]:
+        np.testing.assert_array_equal(r["final"], first["final"])
+        np.testing.assert_array_equal(r["final_weight"], weight)
+    # numpy reference: each expert's shares sum to 1 and put every rank at the mean load, where
+    # an even split of the same placement leaves the hottest rank 10% above it.
+    for layer in range(world.NUM_LAYERS):
+        sums = np.bincount(first["final"][layer], weights=weight[layer],
+                           minlength=world.NUM_EXPERTS)
+        np.testing.assert_allclose(sums, 1.0)
+        load = world.TRAFFIC[layer][first["final"][layer]] * weight[layer]
+        rank_load = load.reshape(world.NUM_RANKS, -1).sum(axis=1)
+        assert rank_load.max() / rank_load.mean() == pytest.approx(1.0)
+    even = world.peak_to_avg(world.TRAFFIC[:1], first["final"][:1], world.NUM_RANKS)[0]
+    assert even > 1.05
+
+
 def test_python_communicator_in_threads():
     pipes = make_pipes(world.NUM_RANKS)
     comms = [PipeCommunicator(r, pipes[r]) for r in range(world.NUM_RANKS)]
