@@ -66,7 +66,8 @@ struct BalancerConfig {
   // the static placement). Its rank, slot, layer and expert counts must match the deployment.
   std::string expert_map_path;
   // Where to write the current placement (vllm-ascend expert-map JSON, atomically) after each
-  // cycle; empty: never. Written by the planner worker, never on the serving thread.
+  // cycle; empty: never. Written by the planner worker, never on the serving thread. The format
+  // has no shares: with routing weighted the routing_weight is not recorded.
   std::string expert_map_record_path;
 
   // --- eplb's own ---
