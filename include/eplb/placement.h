@@ -64,6 +64,9 @@ Placement align_layers(const Placement& placement, const std::vector<int>& layer
 // [num_slots] the routing_weight of an even split for one layer row `phy2log` [num_slots]:
 // 1 / (replicas of the slot's expert); 0 for ids outside [0, num_experts).
 std::vector<double> even_routing_weight(std::span<const int32_t> phy2log, int num_experts);
+// The same into `weight` [num_slots], with `count` as scratch (no allocation once it is sized).
+void even_routing_weight(std::span<const int32_t> phy2log, int num_experts,
+                         std::span<double> weight, std::vector<int32_t>& count);
 
 // Every structural or consistency problem of a placement, each prefixed with its location
 // (e.g. "phy2log[3][17]: expert 301 out of range [0, 256)"); empty when it is valid.

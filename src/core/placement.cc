@@ -51,16 +51,22 @@ std::vector<int> Placement::replica_count(int layer_idx) const {
   return count;
 }
 
-std::vector<double> even_routing_weight(std::span<const int32_t> phy2log, int num_experts) {
-  std::vector<int> count(static_cast<size_t>(num_experts), 0);
+void even_routing_weight(std::span<const int32_t> phy2log, int num_experts,
+                         std::span<double> weight, std::vector<int32_t>& count) {
+  count.assign(static_cast<size_t>(num_experts), 0);
   for (int32_t e : phy2log) {
     if (e >= 0 && e < num_experts) ++count[static_cast<size_t>(e)];
   }
-  std::vector<double> weight(phy2log.size(), 0.0);
   for (size_t s = 0; s < phy2log.size(); ++s) {
     const int32_t e = phy2log[s];
-    if (e >= 0 && e < num_experts) weight[s] = 1.0 / count[static_cast<size_t>(e)];
+    weight[s] = e >= 0 && e < num_experts ? 1.0 / count[static_cast<size_t>(e)] : 0.0;
   }
+}
+
+std::vector<double> even_routing_weight(std::span<const int32_t> phy2log, int num_experts) {
+  std::vector<double> weight(phy2log.size());
+  std::vector<int32_t> count;
+  even_routing_weight(phy2log, num_experts, weight, count);
   return weight;
 }
 

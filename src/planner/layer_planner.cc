@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "eplb/placement.h"
 #include "planner/keep_current.h"
 #include "planner/topology.h"
 
@@ -32,11 +33,7 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
       }
     }
     if (!routing_weight.empty()) {
-      replica_count_.assign(sz(num_experts_), 0);
-      for (int32_t e : phy2log) ++replica_count_[sz(e)];
-      for (size_t s = 0; s < phy2log.size(); ++s) {
-        routing_weight[s] = 1.0 / replica_count_[sz(phy2log[s])];
-      }
+      even_routing_weight(phy2log, num_experts_, routing_weight, replica_count_);
     }
     return;
   }
@@ -80,11 +77,7 @@ void LayerPlanner::plan(std::span<const double> expert_loads, std::span<const in
       if (designs_for_shares(current)) redesign_for_shares(expert_loads, phy2log, weight, hottest);
     }
   } else if (!weight.empty()) {
-    replica_count_.assign(sz(num_experts_), 0);
-    for (int32_t e : phy2log) ++replica_count_[sz(e)];
-    for (size_t s = 0; s < phy2log.size(); ++s) {
-      weight[s] = 1.0 / replica_count_[sz(phy2log[s])];
-    }
+    even_routing_weight(phy2log, num_experts_, weight, replica_count_);
   }
   if (report != nullptr) fill_report(expert_loads, current, phy2log, weight, *report);
 }
