@@ -179,6 +179,7 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
     PlanOptions options = config_.plan_options();
     options.excluded_ranks = job.excluded_ranks;
     std::vector<double> shares(sz(num_slots));  // the planner's (used with routing weighted)
+    std::vector<int32_t> replica_count;         // scratch of even_routing_weight
     const TransferPlanOptions transfer{num_ranks, config_.num_nodes};
     // Under restore, an expert may have no usable holder (masked, or none left): reloaded.
     const TransferSources sources{job.excluded_ranks,
@@ -209,8 +210,7 @@ PlanResult PlannerWorker::plan(PlanJob job) const {
         }
         check_planned_row(l, new_row, num_experts, masked, seen);
         if (weighted && plan_fn_) {  // a custom planner plans no shares: an even split
-          const std::vector<double> even = even_routing_weight(new_row, num_experts);
-          std::copy(even.begin(), even.end(), new_shares.begin());
+          even_routing_weight(new_row, num_experts, new_shares, replica_count);
         } else if (weighted) {
           std::copy(shares.begin(), shares.end(), new_shares.begin());
         }
