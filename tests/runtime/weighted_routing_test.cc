@@ -192,6 +192,32 @@ TEST(WeightedRouting, AMaskedRankGetsNoTokensAndNoPlannedShare) {
   }
 }
 
+// A custom planner (BalancerCallbacks::plan_layer) returns a placement only: its layers get an
+// even split.
+TEST(WeightedRouting, ACustomPlannersLayersSplitEvenly) {
+  const BalancerConfig config = weighted_config();
+  WorldOptions options;
+  options.num_steps = 9;
+  options.loads = [](int, int64_t, int) { return skewed_loads(); };
+  options.plan_fn = [&config](int) -> LayerPlanFn {
+    return [&config](const LayerPlanInput& in, std::span<int32_t> out) {
+      PlanOptions o = config.plan_options();
+      o.routing = Routing::kEven;
+      plan_layer(in.expert_loads, o, in.current_phy2log, out);
+    };
+  };
+  const auto ranks = run_world(config, options);
+  expect_same_on_every_rank(ranks);
+  EXPECT_EQ(ranks[0].metrics.last_cycle.layers_committed, 3);
+  const Placement& p = ranks[0].placement;
+  for (int l = 0; l < config.num_layers; ++l) {
+    const auto weight = p.layer_routing_weight(l);
+    EXPECT_EQ(std::vector<double>(weight.begin(), weight.end()),
+              even_routing_weight(p.layer_phy2log(l), config.num_experts))
+        << "layer " << l;
+  }
+}
+
 TEST(LiveShares, PlannedSharesAreRenormalisedOverTheLiveSlots) {
   // 2 ranks x 3 slots: expert 0 on slots 0, 3 (planned 0.25 / 0.75), expert 1 on 1, 4
   // (planned 1 / 0), expert 2 on slot 2, expert 3 on slot 5.
