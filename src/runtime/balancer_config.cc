@@ -155,11 +155,14 @@ Placement initial_placement(const BalancerConfig& c) {
   validate_balancer_config(c);
   Placement placement = initial_phy2log(c);
   if (c.routing == Routing::kWeighted) {
-    placement.routing_weight.reserve(placement.phy2log.size());
+    placement.routing_weight.resize(placement.phy2log.size());
+    const auto slots = static_cast<size_t>(placement.num_slots);
+    std::vector<int32_t> count;  // scratch
     for (int l = 0; l < placement.num_layers; ++l) {
-      const std::vector<double> even =
-          even_routing_weight(placement.layer_phy2log(l), c.num_experts);
-      placement.routing_weight.insert(placement.routing_weight.end(), even.begin(), even.end());
+      even_routing_weight(placement.layer_phy2log(l), c.num_experts,
+                          std::span<double>(placement.routing_weight)
+                              .subspan(static_cast<size_t>(l) * slots, slots),
+                          count);
     }
   }
   return placement;

@@ -42,7 +42,9 @@ struct PlanResult {
   std::string error;             // when failed
   std::vector<double> gathered;  // the job's buffer, handed back
   std::vector<int32_t> phy2log;  // [num_layers, num_slots] planned placement
-  // [num_layers, num_slots] planned shares with routing weighted (masked slots 0), else empty.
+  // [num_layers, num_slots] planned shares with routing weighted, else empty. The built-in
+  // planner gives masked slots 0; a custom planner's layers split evenly, and routing
+  // renormalises over the live replicas either way.
   std::vector<double> routing_weight;
   // Changed layers (placement or, with routing weighted, shares), ascending layer_idx; a layer
   // whose shares alone changed has no copies.
